@@ -1,0 +1,65 @@
+# zongzhi-gateway — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := .make
+# Debian packages the tests and the demo use: media peers, the browser, CJK fonts, sipp.
+DEBIAN_PACKAGES := ffmpeg chromium fonts-noto-cjk python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
+	gstreamer1.0-libav sip-tester
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.DEFAULT_GOAL := help
+.PHONY: help deps demo serve migrate test test-pg lint format bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+$(STAMP)/debian: Makefile
+	@mkdir -p $(STAMP)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+$(STAMP)/python: pyproject.toml
+	@mkdir -p $(STAMP)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dev]'
+	@touch $@
+
+deps: $(STAMP)/debian $(STAMP)/python ## install Debian packages and the Python venv (idempotent)
+
+migrate: deps ## create or upgrade the database schema
+	$(PY) -m gateway migrate
+
+demo: deps ## run the gateway on embedded defaults with demo data: http://127.0.0.1:8080
+	$(PY) -m gateway serve --demo
+
+serve: deps ## run the gateway (database must be migrated)
+	$(PY) -m gateway serve
+
+test: deps ## run every test on SQLite (and PostgreSQL tests when GATEWAY_TEST_DATABASE_URL is set)
+	$(PY) -m pytest
+
+test-pg: deps ## run the database tests again on PostgreSQL ($(PG_TEST_URL))
+	GATEWAY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m db
+
+lint: deps ## ruff (lint + format check) and mypy --strict on the product packages
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: deps ## apply ruff's formatting and autofixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean: ## remove the venv, stamps and caches (not the data directory)
+	rm -rf $(VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,93 @@
+"""The ground floor: settings, database, organisation, accounts, authorization, audit, errors."""
+
+from ._accounts import AccountLockedError, Accounts, LoginFailedError, NewToken, principal_of
+from ._audit import AuditBreak, record, verify_chain
+from ._authz import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, can
+from ._db import Base, Database, UTCDateTime, utcnow
+from ._migrate import SchemaNotCurrentError, check_schema, migrate
+from ._models import ApiToken, AuditEntry, Room, StaffMember, Unit, User, WebSession
+from ._org import Organisation, RoomKind, UnitNode, build_tree
+from ._passwords import PasswordPolicy, WeakPasswordError
+from ._secretbox import SecretBox, SecretBoxError
+from ._settings import (
+    DatabaseSettings,
+    HttpSettings,
+    LogSettings,
+    SecuritySettings,
+    Settings,
+    StorageSettings,
+    load_settings,
+)
+from ._units import Level, contains, level_of, parent_code, scope_prefix, validate_code
+from .errors import (
+    AuthenticationError,
+    ConflictError,
+    GatewayError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+
+SYSTEM = Principal("system", 0, "gateway", "000000000000", Role.ADMIN)
+"""The gateway acting on its own (demo seeding, background jobs) — audited as ``system:gateway``."""
+
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "SYSTEM",
+    "AccountLockedError",
+    "Accounts",
+    "ApiToken",
+    "AuditBreak",
+    "AuditEntry",
+    "AuthenticationError",
+    "Base",
+    "ConflictError",
+    "Database",
+    "DatabaseSettings",
+    "GatewayError",
+    "HttpSettings",
+    "InvalidInputError",
+    "Level",
+    "LogSettings",
+    "LoginFailedError",
+    "NewToken",
+    "NotFoundError",
+    "Organisation",
+    "PasswordPolicy",
+    "Permission",
+    "PermissionDeniedError",
+    "Principal",
+    "Role",
+    "Room",
+    "RoomKind",
+    "SchemaNotCurrentError",
+    "SecretBox",
+    "SecretBoxError",
+    "SecuritySettings",
+    "Settings",
+    "StaffMember",
+    "StorageSettings",
+    "UTCDateTime",
+    "UnavailableError",
+    "Unit",
+    "UnitNode",
+    "User",
+    "WeakPasswordError",
+    "WebSession",
+    "authorize",
+    "build_tree",
+    "can",
+    "check_schema",
+    "contains",
+    "level_of",
+    "load_settings",
+    "migrate",
+    "parent_code",
+    "principal_of",
+    "record",
+    "scope_prefix",
+    "utcnow",
+    "validate_code",
+    "verify_chain",
+]

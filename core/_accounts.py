@@ -1,0 +1,307 @@
+"""Accounts: 一人一密码 (personal accounts, passwords, lockout, browser sessions) and
+一机一账号 (one revocable token per machine client)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ._audit import record
+from ._authz import Permission, Principal, Role, authorize
+from ._db import utcnow
+from ._models import ApiToken, Unit, User, WebSession
+from ._passwords import PasswordPolicy, hash_password, verify_password
+from ._settings import SecuritySettings
+from .errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+
+__all__ = ["AccountLockedError", "Accounts", "LoginFailedError", "NewToken"]
+
+_USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+_TOKEN_PREFIX = "zzg_"
+
+
+class LoginFailedError(AuthenticationError):
+    code = "login_failed"
+
+
+class AccountLockedError(AuthenticationError):
+    code = "account_locked"
+
+    def __init__(self, until: datetime) -> None:
+        minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+        super().__init__(
+            f"account locked after repeated failed logins; try again in {minutes} min "
+            "or ask an administrator to unlock it"
+        )
+        self.minutes = minutes
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    token: ApiToken
+    #: The secret, shown once to whoever created it and never stored.
+    secret: str
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def principal_of(user: User) -> Principal:
+    return Principal("user", user.id, user.username, user.unit_code, Role(user.role))
+
+
+class Accounts:
+    """Account operations; each takes the caller's session so audit shares the transaction."""
+
+    def __init__(self, security: SecuritySettings) -> None:
+        self.security = security
+        self.policy = PasswordPolicy(security.password_min_length)
+        # A real hash to verify against when the username is unknown, so a wrong username
+        # costs the same time as a wrong password and does not reveal which accounts exist.
+        self._dummy_hash: str | None = None
+
+    # -- personal accounts -------------------------------------------------------------
+
+    async def create_user(
+        self,
+        session: AsyncSession,
+        actor: Principal,
+        *,
+        username: str,
+        password: str,
+        unit_code: str,
+        role: Role | str,
+        display_name: str = "",
+    ) -> User:
+        username = username.strip().lower()
+        if not username or not set(username) <= _USERNAME_CHARS or len(username) > 64:
+            raise InvalidInputError(
+                "username must be 1–64 characters of a-z, 0-9, '.', '_' or '-'", code="bad_username"
+            )
+        try:
+            role = Role(role)
+        except ValueError:
+            raise InvalidInputError(
+                f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}",
+                code="bad_role",
+            ) from None
+        authorize(actor, Permission.USER_MANAGE, unit_code)
+        if await session.get(Unit, unit_code) is None:
+            raise NotFoundError(f"unit {unit_code} does not exist", code="unit_not_found")
+        if await session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise ConflictError(f"username {username} is taken", code="username_taken")
+        self.policy.check(password, username)
+        user = User(
+            username=username,
+            display_name=display_name,
+            unit_code=unit_code,
+            role=role.value,
+            password_hash=await asyncio.to_thread(hash_password, password),
+        )
+        session.add(user)
+        await session.flush()
+        await record(
+            session, actor, "user.create", object_type="user", object_id=user.id,
+            unit_code=unit_code, detail={"username": username, "role": role.value},
+        )
+        return user
+
+    async def get_user(self, session: AsyncSession, actor: Principal, username: str) -> User:
+        user = await session.scalar(select(User).where(User.username == username.lower()))
+        if user is None:
+            raise NotFoundError(f"no user named {username}", code="user_not_found")
+        authorize(actor, Permission.USER_MANAGE, user.unit_code)
+        return user
+
+    async def set_password(
+        self, session: AsyncSession, actor: Principal, username: str, password: str
+    ) -> None:
+        """An administrator sets a new password; this also unlocks the account."""
+        user = await self.get_user(session, actor, username)
+        self.policy.check(password, user.username)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.password_changed_at = utcnow()
+        user.failed_logins, user.locked_until = 0, None
+        await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        await record(session, actor, "user.password_reset", object_type="user",
+                     object_id=user.id, unit_code=user.unit_code)
+
+    async def change_own_password(
+        self, session: AsyncSession, user_id: int, old: str, new: str
+    ) -> None:
+        user = await session.get(User, user_id)
+        if user is None or user.disabled:
+            raise AuthenticationError("your account no longer exists or is disabled")
+        if not await asyncio.to_thread(verify_password, user.password_hash, old):
+            raise InvalidInputError("the current password is wrong", code="wrong_password")
+        if old == new:
+            raise InvalidInputError("the new password must differ from the current one",
+                                    code="weak_password")
+        self.policy.check(new, user.username)
+        user.password_hash = await asyncio.to_thread(hash_password, new)
+        user.password_changed_at = utcnow()
+        await record(session, principal_of(user), "user.password_change", object_type="user",
+                     object_id=user.id, unit_code=user.unit_code)
+
+    async def set_disabled(
+        self, session: AsyncSession, actor: Principal, username: str, disabled: bool
+    ) -> User:
+        user = await self.get_user(session, actor, username)
+        if actor.kind == "user" and actor.id == user.id and disabled:
+            raise ConflictError("you cannot disable your own account", code="self_disable")
+        user.disabled = disabled
+        if disabled:
+            await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        else:
+            user.failed_logins, user.locked_until = 0, None
+        await record(session, actor, "user.disable" if disabled else "user.enable",
+                     object_type="user", object_id=user.id, unit_code=user.unit_code)
+        return user
+
+    async def authenticate(
+        self, session: AsyncSession, username: str, password: str, *, remote: str = ""
+    ) -> User | AuthenticationError:
+        """Check a password; count failures and lock the account after too many.
+
+        A failure is *returned*, not raised, so that the caller commits the failure count
+        and its audit entry before it reports the error.
+        """
+        user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+        now = utcnow()
+        if user is None or user.disabled:
+            if self._dummy_hash is None:
+                self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(8))
+            await asyncio.to_thread(verify_password, self._dummy_hash, password)
+            await record(session, f"anonymous:{username[:64]}", "login.failed",
+                         object_type="user", object_id=username[:64],
+                         detail={"remote": remote, "reason": "unknown or disabled"})
+            return LoginFailedError("wrong username or password")
+        if user.locked_until is not None and user.locked_until > now:
+            await record(session, principal_of(user), "login.locked", object_type="user",
+                         object_id=user.id, unit_code=user.unit_code, detail={"remote": remote})
+            return AccountLockedError(user.locked_until)
+        if not await asyncio.to_thread(verify_password, user.password_hash, password):
+            user.failed_logins += 1
+            detail: dict[str, object] = {"remote": remote, "failures": user.failed_logins}
+            if user.failed_logins >= self.security.lockout_threshold:
+                user.locked_until = now + timedelta(minutes=self.security.lockout_minutes)
+                user.failed_logins = 0
+                detail["locked_until"] = user.locked_until.isoformat()
+            await record(session, principal_of(user), "login.failed", object_type="user",
+                         object_id=user.id, unit_code=user.unit_code, detail=detail)
+            if user.locked_until is not None and user.locked_until > now:
+                return AccountLockedError(user.locked_until)
+            return LoginFailedError("wrong username or password")
+        user.failed_logins, user.locked_until = 0, None
+        await record(session, principal_of(user), "login", object_type="user", object_id=user.id,
+                     unit_code=user.unit_code, detail={"remote": remote})
+        return user
+
+    # -- browser sessions ----------------------------------------------------------------
+
+    async def open_session(self, session: AsyncSession, user: User) -> tuple[str, WebSession]:
+        """Start a browser session; returns the cookie value (never stored) and the row."""
+        secret = secrets.token_urlsafe(32)
+        now = utcnow()
+        row = WebSession(
+            id_hash=_sha256(secret),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(minutes=self.security.session_ttl_minutes),
+        )
+        session.add(row)
+        return secret, row
+
+    async def resolve_session(
+        self, session: AsyncSession, secret: str
+    ) -> tuple[Principal, WebSession, User] | None:
+        """The caller of a cookie, or ``None`` when it is unknown, expired or idle too long."""
+        row = await session.get(WebSession, _sha256(secret))
+        if row is None:
+            return None
+        now = utcnow()
+        idle = timedelta(minutes=self.security.session_idle_minutes)
+        user = await session.get(User, row.user_id)
+        if row.expires_at <= now or row.last_seen_at + idle <= now or user is None or user.disabled:
+            await session.delete(row)
+            return None
+        if now - row.last_seen_at > timedelta(minutes=1):  # avoid a write on every request
+            row.last_seen_at = now
+        return principal_of(user), row, user
+
+    async def close_session(self, session: AsyncSession, secret: str) -> None:
+        row = await session.get(WebSession, _sha256(secret))
+        if row is not None:
+            user = await session.get(User, row.user_id)
+            await session.delete(row)
+            if user is not None:
+                await record(session, principal_of(user), "logout", object_type="user",
+                             object_id=user.id, unit_code=user.unit_code)
+
+    # -- machine accounts ------------------------------------------------------------------
+
+    async def create_token(
+        self, session: AsyncSession, actor: Principal, *, name: str, unit_code: str, role: Role | str
+    ) -> NewToken:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInputError("token name must be 1–100 characters", code="bad_token_name")
+        try:
+            role = Role(role)
+        except ValueError:
+            raise InvalidInputError(f"unknown role {role!r}", code="bad_role") from None
+        authorize(actor, Permission.TOKEN_MANAGE, unit_code)
+        if await session.get(Unit, unit_code) is None:
+            raise NotFoundError(f"unit {unit_code} does not exist", code="unit_not_found")
+        if await session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
+            raise ConflictError(
+                f"a machine account named {name!r} exists; one machine, one account — "
+                "revoke it or choose another name",
+                code="token_name_taken",
+            )
+        secret = _TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(
+            name=name, unit_code=unit_code, role=role.value, token_hash=_sha256(secret),
+            prefix=secret[:10], created_by=actor.actor,
+        )
+        session.add(token)
+        await session.flush()
+        await record(session, actor, "token.create", object_type="token", object_id=token.id,
+                     unit_code=unit_code, detail={"name": name, "role": role.value})
+        return NewToken(token, secret)
+
+    async def revoke_token(self, session: AsyncSession, actor: Principal, token_id: int) -> ApiToken:
+        token = await session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFoundError(f"no machine account with id {token_id}", code="token_not_found")
+        authorize(actor, Permission.TOKEN_MANAGE, token.unit_code)
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            await record(session, actor, "token.revoke", object_type="token", object_id=token.id,
+                         unit_code=token.unit_code, detail={"name": token.name})
+        return token
+
+    async def resolve_token(self, session: AsyncSession, secret: str) -> Principal:
+        if not secret.startswith(_TOKEN_PREFIX):
+            raise AuthenticationError("malformed bearer token", code="bad_token")
+        token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(secret)))
+        if token is None:
+            raise AuthenticationError("unknown bearer token", code="bad_token")
+        if token.revoked_at is not None:
+            raise AuthenticationError(
+                "this machine account's token was revoked; ask an administrator for a new one",
+                code="token_revoked",
+            )
+        now = utcnow()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            token.last_used_at = now
+        return Principal("machine", token.id, token.name, token.unit_code, Role(token.role))

@@ -1,0 +1,58 @@
+"""Encryption at rest for camera credentials and dispute parties' personal data.
+
+AES-256-GCM with a key file in the data directory, created with mode 0600 on first start.
+Ciphertexts are ``v1:`` + base64(nonce ‖ ciphertext ‖ tag); the version leaves room for key
+rotation.  Losing the key file loses the encrypted fields: back it up with the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = ["SecretBox", "SecretBoxError"]
+
+
+class SecretBoxError(ValueError):
+    pass
+
+
+class SecretBox:
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise SecretBoxError("secret key must be 32 bytes")
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> SecretBox:
+        """Load ``data_dir/secret.key``, creating it (0600) when absent."""
+        path = data_dir / "secret.key"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise SecretBoxError(f"{path} is not a 32-byte key; restore it from the backup")
+        return cls(key)
+
+    def seal(self, plaintext: str, *, context: str = "") -> str:
+        """Encrypt ``plaintext``; ``context`` (e.g. ``"camera:12"``) binds it to its owner."""
+        nonce = secrets.token_bytes(12)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
+        return "v1:" + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, token: str, *, context: str = "") -> str:
+        if not token.startswith("v1:"):
+            raise SecretBoxError("sealed value has an unknown format")
+        raw = base64.b64decode(token[3:])
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except InvalidTag:
+            raise SecretBoxError("sealed value was altered or belongs to another key") from None

@@ -1,0 +1,158 @@
+"""Typed settings, built once in ``main()`` from the environment and an optional TOML file.
+
+Environment names are prefixed by concern (``GATEWAY_HTTP_PORT``, ``GATEWAY_DATABASE_URL`` …)
+and override the TOML file given by ``GATEWAY_CONFIG``.  Nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DatabaseSettings",
+    "HttpSettings",
+    "LogSettings",
+    "SecuritySettings",
+    "Settings",
+    "StorageSettings",
+    "load_settings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: PEM files; when both are set the gateway serves HTTPS (browser microphones need a
+    #: secure context anywhere but on localhost).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Largest request body accepted, in bytes.
+    max_body: int = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    #: Empty means "a SQLite file in the data directory".
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    data_dir: Path = Path("data")
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    session_ttl_minutes: int = 8 * 60
+    session_idle_minutes: int = 60
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    password_min_length: int = 10
+    #: Set the ``Secure`` flag on cookies; defaults to on when TLS is configured.
+    cookie_secure: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    level: str = "INFO"
+    #: ``json`` (one object per line) or ``text``.
+    format: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under the data directory."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.storage.data_dir / 'gateway.db').resolve()}"
+
+    @property
+    def tls(self) -> bool:
+        return self.http.tls_cert is not None and self.http.tls_key is not None
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "http": HttpSettings,
+    "database": DatabaseSettings,
+    "storage": StorageSettings,
+    "security": SecuritySettings,
+    "log": LogSettings,
+}
+
+# Short, documented names for the most used variables (the issue and README name these).
+_ALIASES = {"GATEWAY_DATA_DIR": ("storage", "data_dir")}
+
+
+def _coerce(section: str, name: str, raw: object, kind: object) -> object:
+    where = f"setting {section}.{name}"
+    text = str(raw).strip()
+    if kind in ("int", int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{where} must be an integer, got {raw!r}") from None
+    if kind in ("bool", "bool | None", bool):
+        if isinstance(raw, bool):
+            return raw
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{where} must be true or false, got {raw!r}")
+    if kind in ("Path", "Path | None"):
+        return Path(text) if text else None
+    return text
+
+
+def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -> Settings:
+    """Build settings: defaults ← TOML file (``config_file`` or ``$GATEWAY_CONFIG``) ← env.
+
+    Raises ``ValueError`` naming the setting when a value has the wrong type or a name is
+    unknown, so a typo in the configuration fails at start-up instead of being ignored.
+    """
+    values: dict[str, dict[str, object]] = {s: {} for s in _SECTIONS}
+    path = config_file or (Path(environ["GATEWAY_CONFIG"]) if environ.get("GATEWAY_CONFIG") else None)
+    if path is not None:
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"configuration file {path} does not exist") from None
+        for section, table in document.items():
+            if section not in _SECTIONS or not isinstance(table, dict):
+                raise ValueError(f"unknown section [{section}] in {path}; known: {sorted(_SECTIONS)}")
+            values[section].update(table)
+    for key, raw in environ.items():
+        if key in _ALIASES:
+            section, name = _ALIASES[key]
+            values[section][name] = raw
+            continue
+        for section in _SECTIONS:
+            prefix = f"GATEWAY_{section.upper()}_"
+            if key.startswith(prefix):
+                values[section][key[len(prefix) :].lower()] = raw
+    built: dict[str, object] = {}
+    for section, cls in _SECTIONS.items():
+        known = {f.name: f.type for f in fields(cls)}
+        kwargs: dict[str, object] = {}
+        for name, raw in values[section].items():
+            if name not in known:
+                raise ValueError(
+                    f"unknown setting {section}.{name}; known: {', '.join(sorted(known))}"
+                )
+            kwargs[name] = _coerce(section, name, raw, known[name])
+        built[section] = replace(cls(), **kwargs)
+    return Settings(**built)  # type: ignore[arg-type]

@@ -1,0 +1,231 @@
+"""Command line: ``python -m gateway serve | migrate | demo-seed | user … | token … | audit verify``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import ssl
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from core import (
+    SYSTEM,
+    Accounts,
+    Database,
+    GatewayError,
+    Role,
+    Settings,
+    check_schema,
+    load_settings,
+    migrate,
+    verify_chain,
+)
+
+from ._demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from ._logging import configure_logging
+from .app import create_app
+
+__all__ = ["main"]
+
+log = logging.getLogger("gateway")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway",
+                                     description="综治视频网关 zongzhi-gateway")
+    parser.add_argument("--config", type=Path, help="TOML settings file (or $GATEWAY_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--migrate", action="store_true", help="migrate the database first")
+    serve.add_argument("--demo", action="store_true",
+                       help="migrate and seed the demo organisation and users first")
+
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("demo-seed", help="create the demo organisation and users (idempotent)")
+
+    user = sub.add_parser("user", help="personal accounts (一人一密码)").add_subparsers(
+        dest="user_command", required=True)
+    add = user.add_parser("add", help="create a personal account")
+    add.add_argument("username")
+    add.add_argument("--unit", required=True, help="12-digit division code of the unit")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--display-name", default="")
+    _password_args(add)
+    passwd = user.add_parser("passwd", help="set a new password (also unlocks)")
+    passwd.add_argument("username")
+    _password_args(passwd)
+    for name, text in (("disable", "disable an account"), ("enable", "re-enable an account")):
+        user.add_parser(name, help=text).add_argument("username")
+
+    token = sub.add_parser("token", help="machine accounts (一机一账号)").add_subparsers(
+        dest="token_command", required=True)
+    create = token.add_parser("create", help="create a token; prints it alone on the last line")
+    create.add_argument("name")
+    create.add_argument("--unit", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_parser("revoke", help="revoke a token by id").add_argument("id", type=int)
+
+    audit = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
+        dest="audit_command", required=True)
+    audit.add_parser("verify", help="re-hash the chain and report the first broken link")
+    return parser
+
+
+def _password_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--password", help="the password (visible in the process list: prefer "
+                                          "the prompt or --password-stdin)")
+    group.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password is not None:
+        return str(args.password)
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat: ") != first:
+        raise GatewayError("the two passwords differ")
+    return first
+
+
+async def _with_db(settings: Settings, action: Callable[[Database], Awaitable[int]],
+                   *, check: bool = True) -> int:
+    db = Database(settings.database_url)
+    try:
+        if check:
+            await check_schema(db)
+        return await action(db)
+    finally:
+        await db.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(os.environ, args.config)
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log.level, settings.log.format)
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _dispatch(args, settings)
+    except GatewayError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    accounts = Accounts(settings.security)
+    if args.command == "migrate":
+        async def run_migrate(db: Database) -> int:
+            await migrate(db)
+            print(f"database at {_redact(db.url)} is up to date")
+            return 0
+        return asyncio.run(_with_db(settings, run_migrate, check=False))
+    if args.command == "demo-seed":
+        return asyncio.run(_with_db(settings, lambda db: _seed(db, accounts)))
+    if args.command == "serve":
+        return _serve(args, settings, accounts)
+    if args.command == "user":
+        return asyncio.run(_with_db(settings, lambda db: _user(db, accounts, args)))
+    if args.command == "token":
+        return asyncio.run(_with_db(settings, lambda db: _token(db, accounts, args)))
+    if args.command == "audit":
+        return asyncio.run(_with_db(settings, _audit_verify))
+    raise AssertionError(args.command)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+async def _seed(db: Database, accounts: Accounts) -> int:
+    created = await seed_demo(db, accounts)
+    print("demo data created" if created else "demo data already present")
+    print(f"demo accounts (password {DEMO_PASSWORD}):")
+    for demo in DEMO_USERS:
+        print(f"  {demo.username:16} {demo.role.value:9} {demo.unit}  {demo.display_name}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings, accounts: Accounts) -> int:
+    if args.migrate or args.demo:
+        async def prepare(db: Database) -> int:
+            await migrate(db)
+            if args.demo:
+                await _seed(db, accounts)
+            return 0
+        asyncio.run(_with_db(settings, prepare, check=False))
+    # Fail before binding the port, with the message that says which command to run.
+    asyncio.run(_with_db(settings, _schema_ok))
+    ssl_context = None
+    if settings.tls:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        assert settings.http.tls_cert is not None and settings.http.tls_key is not None
+        ssl_context.load_cert_chain(settings.http.tls_cert, settings.http.tls_key)
+    scheme = "https" if ssl_context else "http"
+    log.info("serving", extra={"url": f"{scheme}://{settings.http.host}:{settings.http.port}"})
+    web.run_app(create_app(settings), host=settings.http.host, port=settings.http.port,
+                ssl_context=ssl_context, print=None, access_log=None)
+    return 0
+
+
+async def _schema_ok(db: Database) -> int:
+    return 0  # _with_db has checked the schema before calling this
+
+
+async def _user(db: Database, accounts: Accounts, args: argparse.Namespace) -> int:
+    async with db.transaction() as session:
+        if args.user_command == "add":
+            user = await accounts.create_user(
+                session, SYSTEM, username=args.username, password=_read_password(args),
+                unit_code=args.unit, role=args.role, display_name=args.display_name)
+            print(f"created user {user.username} ({user.role}) in unit {user.unit_code}")
+        elif args.user_command == "passwd":
+            await accounts.set_password(session, SYSTEM, args.username, _read_password(args))
+            print(f"password of {args.username} changed; its sessions were closed")
+        else:
+            disabled = args.user_command == "disable"
+            await accounts.set_disabled(session, SYSTEM, args.username, disabled)
+            print(f"user {args.username} {'disabled' if disabled else 'enabled'}")
+    return 0
+
+
+async def _token(db: Database, accounts: Accounts, args: argparse.Namespace) -> int:
+    async with db.transaction() as session:
+        if args.token_command == "create":
+            new = await accounts.create_token(session, SYSTEM, name=args.name,
+                                              unit_code=args.unit, role=args.role)
+            print(f"machine account {new.token.name} (id {new.token.id}, {new.token.role}, "
+                  f"unit {new.token.unit_code}); the token is shown once:")
+            print(new.secret)
+        else:
+            token = await accounts.revoke_token(session, SYSTEM, args.id)
+            print(f"token {token.name} revoked")
+    return 0
+
+
+async def _audit_verify(db: Database) -> int:
+    async with db.transaction() as session:
+        checked, broken = await verify_chain(session)
+    if broken is None:
+        print(f"audit chain intact: {checked} entries verified")
+        return 0
+    print(f"audit chain BROKEN at entry {broken.seq}: {broken.reason} "
+          f"({checked} entries before it verified)")
+    return 1

@@ -1,0 +1,102 @@
+"""Shared fixtures: a fresh, migrated, demo-seeded database per test — SQLite always, and
+PostgreSQL when ``GATEWAY_TEST_DATABASE_URL`` names a server (the CI's second leg)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
+
+from core import Accounts, Database, SecuritySettings, Settings, StorageSettings, migrate
+from gateway._demo import seed_demo
+
+PG_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that touch the database form the PostgreSQL leg (`make test-pg` runs `-m db`).
+    for item in items:
+        if {"db", "database_url", "client", "app_settings"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (set GATEWAY_TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+async def _prepare(url: str) -> None:
+    db = Database(url)
+    try:
+        await migrate(db)
+        await seed_demo(db, Accounts(SecuritySettings()))
+    finally:
+        await db.close()
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg  # the PostgreSQL leg only
+
+    url = make_url(PG_URL)
+    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                                 password=url.password, database=url.database)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrated and demo-seeded once per run; each test gets a copy."""
+    if PG_URL:
+        name = f"zz_tpl_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        asyncio.run(_prepare(url))
+        yield name
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("template") / "gateway.db"
+        asyncio.run(_prepare(f"sqlite+aiosqlite:///{path}"))
+        yield str(path)
+
+
+@pytest.fixture
+async def database_url(template_database: str, tmp_path: Path) -> AsyncIterator[str]:
+    if PG_URL:
+        name = f"zz_t_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path / "gateway.db"
+        await asyncio.to_thread(shutil.copyfile, template_database, path)
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def app_settings(database_url: str, tmp_path: Path) -> Settings:
+    settings = Settings(storage=StorageSettings(data_dir=tmp_path / "data"))
+    return replace(settings, database=replace(settings.database, url=database_url))
+
+
+@pytest.fixture
+async def client(aiohttp_client, app_settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
+    from gateway import create_app
+
+    return await aiohttp_client(create_app(app_settings))

@@ -1,0 +1,53 @@
+"""HTTP: JSON API (+ OpenAPI), pages (Jinja2, zh-CN by default), static files, i18n."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from . import _api_core, _pages, _system
+from ._api import Api, ApiOperation
+from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
+from ._i18n import ZH, translate
+from ._middleware import SESSION_COOKIE, middlewares
+from ._render import JINJA, NAV, NavItem, create_environment, render_page
+from ._schema import parse, read_json
+
+__all__ = [
+    "ACCOUNTS",
+    "DB",
+    "METRICS",
+    "NAV",
+    "ORG",
+    "SESSION_COOKIE",
+    "SETTINGS",
+    "ZH",
+    "Api",
+    "ApiOperation",
+    "HttpMetrics",
+    "NavItem",
+    "current_principal",
+    "middlewares",
+    "parse",
+    "read_json",
+    "render_page",
+    "setup_web",
+    "translate",
+]
+
+
+def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
+    """Register pages, the JSON API of every floor, static files and operational endpoints.
+
+    The caller (``gateway.app``) has already put the services under the keys of
+    :mod:`web._context` and created the application with :func:`middlewares`.
+    """
+    every_api = [_api_core.api, *(apis or [])]
+    app[JINJA] = create_environment()
+    app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
+    app.router.add_routes(_system.routes)
+    for api in every_api:
+        app.router.add_routes(api.routes)
+    app.router.add_routes(_pages.routes)
+    app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")

@@ -1,0 +1,114 @@
+"""A route table that also describes itself, so the OpenAPI document is generated from the
+same declarations that register the handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ._schema import json_schema
+
+__all__ = ["Api", "ApiOperation", "openapi_document"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOperation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    body: Any = None
+    body_type: str = "application/json"
+    status: int = 200
+    query: tuple[str, ...] = ()
+    public: bool = False
+
+
+@dataclass
+class Api:
+    tag: str
+    routes: web.RouteTableDef = field(default_factory=web.RouteTableDef)
+    operations: list[ApiOperation] = field(default_factory=list)
+
+    def _add(self, method: str, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
+        self.operations.append(ApiOperation(method, path, summary, self.tag, **kw))
+        return self.routes.route(method, path)
+
+    def get(self, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("GET", path, summary, **kw)
+
+    def post(self, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("POST", path, summary, **kw)
+
+    def patch(self, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("PATCH", path, summary, **kw)
+
+    def delete(self, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("DELETE", path, summary, **kw)
+
+
+def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        entry: dict[str, Any] = {
+            "summary": op.summary,
+            "tags": [op.tag],
+            "responses": {
+                str(op.status): {"description": "success"},
+                "400": {"$ref": "#/components/responses/Error"},
+                "401": {"$ref": "#/components/responses/Error"},
+                "403": {"$ref": "#/components/responses/Error"},
+            },
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_params(op.path)
+        ] + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+             for q in op.query]
+        if params:
+            entry["parameters"] = params
+        if op.body is not None:
+            schema = json_schema(op.body) if not isinstance(op.body, dict) else op.body
+            entry["requestBody"] = {"required": True, "content": {op.body_type: {"schema": schema}}}
+        if op.public:
+            entry["security"] = []
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "zongzhi-gateway API (综治视频网关)", "version": version},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "machine account token (一机一账号)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "zz_session",
+                            "description": "browser session; unsafe methods also need the "
+                                           "X-CSRF-Token header"},
+            },
+            "responses": {
+                "Error": {
+                    "description": "error",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                        "required": ["error", "message"],
+                    }}},
+                }
+            },
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    out = []
+    for part in path.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            out.append(part[1:-1].split(":")[0])
+    return out

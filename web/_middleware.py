@@ -1,0 +1,184 @@
+"""The web layer's cross-cutting concerns, in order: metrics → errors → security headers →
+authentication → CSRF.  Domain errors become HTTP answers here and nowhere else."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from urllib.parse import quote
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core import (
+    AuthenticationError,
+    ConflictError,
+    GatewayError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+
+from ._context import (
+    ACCOUNTS,
+    DB,
+    METRICS,
+    PRINCIPAL_KEY,
+    SESSION_KEY,
+    SETTINGS,
+    USER_KEY,
+    current_session,
+)
+from ._i18n import language_of, translate
+
+__all__ = ["SESSION_COOKIE", "middlewares"]
+
+log = logging.getLogger("gateway.web")
+
+SESSION_COOKIE = "zz_session"
+LOGIN_CSRF_COOKIE = "zz_login_csrf"
+_PUBLIC_PREFIXES = (
+    "/static/", "/login", "/healthz", "/metrics", "/api/openapi.json", "/api/session", "/lang",
+)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_STATUS: list[tuple[type[GatewayError], int]] = [
+    (InvalidInputError, 400),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (UnavailableError, 503),
+]
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def status_of(exc: GatewayError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def error_response(request: web.Request, status: int, code: str, message: str) -> web.StreamResponse:
+    lang = language_of(request)
+    localized = translate(lang, f"error.{code}") or message
+    if _is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"error": code, "message": message, "localized": localized},
+                                 status=status)
+    if status == 401:
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
+    from ._render import render_page  # the pages module imports middleware names
+
+    return render_page(request, "error.html", {"status": status, "message": localized},
+                       status=status)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    start = time.perf_counter()
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[METRICS]
+        metrics.requests.labels(name, str(status)).inc()
+        metrics.latency.labels(name).observe(time.perf_counter() - start)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except GatewayError as exc:
+        status = status_of(exc)
+        if status >= 500:
+            log.warning("request failed", extra={"path": request.path, "error": exc.code,
+                                                 "detail": exc.message})
+        return error_response(request, status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if _is_api(request) and exc.status >= 400:
+            code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+                exc.status, "http_error")
+            message = {413: f"request body is larger than the "
+                            f"{request.app[SETTINGS].http.max_body} byte limit"}.get(
+                exc.status, exc.reason)
+            return web.json_response({"error": code, "message": message}, status=exc.status)
+        raise
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return error_response(request, 500, "internal",
+                              "internal error; the gateway logged the details")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    )
+    return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    accounts, db = request.app[ACCOUNTS], request.app[DB]
+    authorization = request.headers.get("Authorization", "")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise AuthenticationError("Authorization must be 'Bearer <token>'", code="bad_token")
+        async with db.transaction() as session:
+            request[PRINCIPAL_KEY] = await accounts.resolve_token(session, secret.strip())
+        return await handler(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with db.transaction() as session:
+            resolved = await accounts.resolve_session(session, cookie)
+        if resolved is not None:
+            request[PRINCIPAL_KEY], request[SESSION_KEY], request[USER_KEY] = resolved
+    if PRINCIPAL_KEY not in request and not request.path.startswith(_PUBLIC_PREFIXES) \
+            and request.path != "/":
+        raise AuthenticationError("your session has expired or you are not signed in; sign in",
+                                  code="unauthenticated")
+    return await handler(request)
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Cookie-authenticated unsafe requests must echo the session's CSRF token."""
+    session = current_session(request)
+    if request.method not in _SAFE_METHODS and session is not None:
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not sent and request.content_type in ("application/x-www-form-urlencoded",
+                                                 "multipart/form-data"):
+            form = await request.post()
+            value = form.get("_csrf", "")
+            sent = value if isinstance(value, str) else ""
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise PermissionDeniedError("missing or stale CSRF token; reload the page and retry",
+                                        code="csrf")
+    return await handler(request)
+
+
+def middlewares() -> list[web.middleware]:  # type: ignore[valid-type]
+    return [metrics_middleware, error_middleware, security_headers, auth_middleware,
+            csrf_middleware]

@@ -1,0 +1,325 @@
+"""Server-rendered pages (zh-CN by default): sign-in, dashboard, organisation, admin, audit."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import Counter
+from urllib.parse import urlparse
+
+from aiohttp import web
+from sqlalchemy import select
+
+from core import (
+    ApiToken,
+    AuditEntry,
+    AuthenticationError,
+    GatewayError,
+    Level,
+    Permission,
+    Role,
+    RoomKind,
+    User,
+    authorize,
+    build_tree,
+    level_of,
+    scope_prefix,
+    verify_chain,
+)
+
+from ._api_core import set_session_cookie
+from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
+from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from ._render import render_page
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths: never redirect a signed-in user to another host."""
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render_page(request, "login.html", {
+        "login_csrf": token, "next": _safe_next(request.query.get("next", "/")), "error": None})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
+    return response
+
+
+@routes.post("/login")
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    next_path = _safe_next(str(form.get("next", "/")))
+    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent_token = str(form.get("_csrf", ""))
+    error: GatewayError | None = None
+    if not cookie_token or not hmac.compare_digest(cookie_token.encode(), sent_token.encode()):
+        error = GatewayError("the sign-in form expired; try again", code="csrf")
+    else:
+        accounts = request.app[ACCOUNTS]
+        async with request.app[DB].transaction() as session:
+            outcome = await accounts.authenticate(session, username, password,
+                                                  remote=request.remote or "")
+            if isinstance(outcome, User):
+                secret, _row = await accounts.open_session(session, outcome)
+        if isinstance(outcome, AuthenticationError):
+            error = outcome
+    if error is not None:
+        token = secrets.token_urlsafe(24)
+        response = render_page(request, "login.html", {
+            "login_csrf": token, "next": next_path, "error": error, "username": username},
+            status=401 if error.code != "csrf" else 403)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
+                            path="/login")
+        return response
+    response = web.HTTPSeeOther(next_path)
+    set_session_cookie(request, response, secret)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    raise response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    async with request.app[DB].transaction() as session:
+        await request.app[ACCOUNTS].close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+@routes.get("/lang/{lang}")
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    lang = request.match_info["lang"]
+    response = web.HTTPSeeOther(_safe_next(request.query.get("next", "/")))
+    if lang in ("zh-CN", "en"):
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", path="/")
+    raise response
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    if PRINCIPAL_KEY not in request:
+        raise web.HTTPSeeOther("/login")
+    principal = current_principal(request)
+    org = request.app[ORG]
+    async with request.app[DB].transaction() as session:
+        units = await org.units(session, principal)
+        rooms = await org.rooms(session, principal)
+        staff = await org.staff(session, principal, principal.unit_code)
+        audit: list[AuditEntry] = []
+        if principal.has(Permission.AUDIT_READ):
+            audit = list(await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+                .order_by(AuditEntry.seq.desc()).limit(10)))
+    own = next(u for u in units if u.code == principal.unit_code)
+    levels = Counter(level_of(u.code) for u in units)
+    kinds = Counter(r.kind for r in rooms)
+    return render_page(request, "home.html", {
+        "unit": own, "townships": levels[Level.TOWNSHIP], "villages": levels[Level.VILLAGE],
+        "reception_rooms": kinds[RoomKind.RECEPTION], "mediation_rooms": kinds[RoomKind.MEDIATION],
+        "staff": staff, "audit": audit, "tree": build_tree(units, rooms),
+    })
+
+
+@routes.get("/org")
+async def org_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    org = request.app[ORG]
+    async with request.app[DB].transaction() as session:
+        units = await org.units(session, principal)
+        rooms = await org.rooms(session, principal)
+        staff = {u.code: await org.staff(session, principal, u.code) for u in units}
+    return render_page(request, "org.html", {
+        "tree": build_tree(units, rooms), "units": units, "staff": staff,
+        "can_manage": principal.has(Permission.ORG_MANAGE), "room_kinds": list(RoomKind),
+        "message": request.query.get("message"), "error": request.query.get("error"),
+    })
+
+
+async def _form_action(request: web.Request, redirect: str, action: object) -> web.StreamResponse:
+    """Run a form's change; show its error on the page it came from."""
+    try:
+        await action  # type: ignore[misc]
+    except GatewayError as exc:
+        raise web.HTTPSeeOther(f"{redirect}?error={exc.code}") from None
+    raise web.HTTPSeeOther(f"{redirect}?message=saved")
+
+
+@routes.post("/org/units")
+async def org_add_unit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    principal = current_principal(request)
+
+    async def change() -> None:
+        async with request.app[DB].transaction() as session:
+            await request.app[ORG].create_unit(session, principal, code=str(form.get("code", "")),
+                                               name=str(form.get("name", "")))
+    return await _form_action(request, "/org", change())
+
+
+@routes.post("/org/rooms")
+async def org_add_room(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    principal = current_principal(request)
+
+    async def change() -> None:
+        async with request.app[DB].transaction() as session:
+            await request.app[ORG].create_room(
+                session, principal, unit_code=str(form.get("unit", "")),
+                kind=str(form.get("kind", "")), name=str(form.get("name", "")))
+    return await _form_action(request, "/org", change())
+
+
+@routes.post("/org/staff")
+async def org_add_staff(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    principal = current_principal(request)
+
+    async def change() -> None:
+        async with request.app[DB].transaction() as session:
+            await request.app[ORG].add_staff(
+                session, principal, unit_code=str(form.get("unit", "")),
+                name=str(form.get("name", "")), title=str(form.get("title", "")),
+                phone=str(form.get("phone", "")))
+    return await _form_action(request, "/org", change())
+
+
+@routes.get("/admin/users")
+async def users_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    authorize(principal, Permission.USER_MANAGE, principal.unit_code)
+    async with request.app[DB].transaction() as session:
+        users = list(await session.scalars(
+            select(User).where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
+            .order_by(User.unit_code, User.username)))
+        units = await request.app[ORG].units(session, principal)
+    return render_page(request, "users.html", {
+        "users": users, "units": units, "roles": list(Role),
+        "unit_names": {u.code: u.name for u in units},
+        "message": request.query.get("message"), "error": request.query.get("error")})
+
+
+@routes.post("/admin/users")
+async def users_add(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    principal = current_principal(request)
+
+    async def change() -> None:
+        async with request.app[DB].transaction() as session:
+            await request.app[ACCOUNTS].create_user(
+                session, principal, username=str(form.get("username", "")),
+                password=str(form.get("password", "")), unit_code=str(form.get("unit", "")),
+                role=str(form.get("role", "")), display_name=str(form.get("display_name", "")))
+    return await _form_action(request, "/admin/users", change())
+
+
+@routes.post("/admin/users/{username}/disabled")
+async def users_toggle(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    principal = current_principal(request)
+
+    async def change() -> None:
+        async with request.app[DB].transaction() as session:
+            await request.app[ACCOUNTS].set_disabled(
+                session, principal, request.match_info["username"], form.get("disabled") == "1")
+    return await _form_action(request, "/admin/users", change())
+
+
+@routes.get("/admin/tokens")
+async def tokens_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
+    async with request.app[DB].transaction() as session:
+        tokens = list(await session.scalars(
+            select(ApiToken)
+            .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
+            .order_by(ApiToken.id)))
+        units = await request.app[ORG].units(session, principal)
+    return render_page(request, "tokens.html", {
+        "tokens": tokens, "units": units, "roles": list(Role), "new_token": None,
+        "error": request.query.get("error")})
+
+
+@routes.post("/admin/tokens")
+async def tokens_add(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    principal = current_principal(request)
+    try:
+        async with request.app[DB].transaction() as session:
+            new = await request.app[ACCOUNTS].create_token(
+                session, principal, name=str(form.get("name", "")),
+                unit_code=str(form.get("unit", "")), role=str(form.get("role", "")))
+    except GatewayError as exc:
+        raise web.HTTPSeeOther(f"/admin/tokens?error={exc.code}") from None
+    async with request.app[DB].transaction() as session:
+        tokens = list(await session.scalars(
+            select(ApiToken)
+            .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
+            .order_by(ApiToken.id)))
+        units = await request.app[ORG].units(session, principal)
+    # The secret is rendered once, in this response, and never again.
+    response = render_page(request, "tokens.html", {
+        "tokens": tokens, "units": units, "roles": list(Role), "new_token": new.secret,
+        "error": None})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.post("/admin/tokens/{id:\\d+}/revoke")
+async def tokens_revoke(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+
+    async def change() -> None:
+        async with request.app[DB].transaction() as session:
+            await request.app[ACCOUNTS].revoke_token(session, principal,
+                                                     int(request.match_info["id"]))
+    return await _form_action(request, "/admin/tokens", change())
+
+
+@routes.get("/audit")
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    authorize(principal, Permission.AUDIT_READ, principal.unit_code)
+    verify = request.query.get("verify") == "1"
+    async with request.app[DB].transaction() as session:
+        entries = list(await session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+            .order_by(AuditEntry.seq.desc()).limit(200)))
+        result = await verify_chain(session) if verify else None
+    return render_page(request, "audit.html", {"entries": entries, "verify": result})
+
+
+@routes.get("/account/password")
+async def password_page(request: web.Request) -> web.StreamResponse:
+    current_principal(request)
+    return render_page(request, "password.html", {"error": None, "done": False})
+
+
+@routes.post("/account/password")
+async def password_submit(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    form = await request.post()
+    new, repeat = str(form.get("new", "")), str(form.get("repeat", ""))
+    error: str | None = None
+    if new != repeat:
+        error = "The two new passwords differ."
+    else:
+        try:
+            async with request.app[DB].transaction() as session:
+                await request.app[ACCOUNTS].change_own_password(
+                    session, principal.id, str(form.get("current", "")), new)
+        except GatewayError as exc:
+            error = f"error.{exc.code}"
+    return render_page(request, "password.html", {"error": error, "done": error is None},
+                       status=400 if error else 200)
