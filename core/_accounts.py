@@ -108,8 +108,13 @@ class Accounts:
         session.add(user)
         await session.flush()
         await record(
-            session, actor, "user.create", object_type="user", object_id=user.id,
-            unit_code=unit_code, detail={"username": username, "role": role.value},
+            session,
+            actor,
+            "user.create",
+            object_type="user",
+            object_id=user.id,
+            unit_code=unit_code,
+            detail={"username": username, "role": role.value},
         )
         return user
 
@@ -130,8 +135,14 @@ class Accounts:
         user.password_changed_at = utcnow()
         user.failed_logins, user.locked_until = 0, None
         await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        await record(session, actor, "user.password_reset", object_type="user",
-                     object_id=user.id, unit_code=user.unit_code)
+        await record(
+            session,
+            actor,
+            "user.password_reset",
+            object_type="user",
+            object_id=user.id,
+            unit_code=user.unit_code,
+        )
 
     async def change_own_password(
         self, session: AsyncSession, user_id: int, old: str, new: str
@@ -142,13 +153,20 @@ class Accounts:
         if not await asyncio.to_thread(verify_password, user.password_hash, old):
             raise InvalidInputError("the current password is wrong", code="wrong_password")
         if old == new:
-            raise InvalidInputError("the new password must differ from the current one",
-                                    code="weak_password")
+            raise InvalidInputError(
+                "the new password must differ from the current one", code="weak_password"
+            )
         self.policy.check(new, user.username)
         user.password_hash = await asyncio.to_thread(hash_password, new)
         user.password_changed_at = utcnow()
-        await record(session, principal_of(user), "user.password_change", object_type="user",
-                     object_id=user.id, unit_code=user.unit_code)
+        await record(
+            session,
+            principal_of(user),
+            "user.password_change",
+            object_type="user",
+            object_id=user.id,
+            unit_code=user.unit_code,
+        )
 
     async def set_disabled(
         self, session: AsyncSession, actor: Principal, username: str, disabled: bool
@@ -161,8 +179,14 @@ class Accounts:
             await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         else:
             user.failed_logins, user.locked_until = 0, None
-        await record(session, actor, "user.disable" if disabled else "user.enable",
-                     object_type="user", object_id=user.id, unit_code=user.unit_code)
+        await record(
+            session,
+            actor,
+            "user.disable" if disabled else "user.enable",
+            object_type="user",
+            object_id=user.id,
+            unit_code=user.unit_code,
+        )
         return user
 
     async def authenticate(
@@ -179,13 +203,25 @@ class Accounts:
             if self._dummy_hash is None:
                 self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(8))
             await asyncio.to_thread(verify_password, self._dummy_hash, password)
-            await record(session, f"anonymous:{username[:64]}", "login.failed",
-                         object_type="user", object_id=username[:64],
-                         detail={"remote": remote, "reason": "unknown or disabled"})
+            await record(
+                session,
+                f"anonymous:{username[:64]}",
+                "login.failed",
+                object_type="user",
+                object_id=username[:64],
+                detail={"remote": remote, "reason": "unknown or disabled"},
+            )
             return LoginFailedError("wrong username or password")
         if user.locked_until is not None and user.locked_until > now:
-            await record(session, principal_of(user), "login.locked", object_type="user",
-                         object_id=user.id, unit_code=user.unit_code, detail={"remote": remote})
+            await record(
+                session,
+                principal_of(user),
+                "login.locked",
+                object_type="user",
+                object_id=user.id,
+                unit_code=user.unit_code,
+                detail={"remote": remote},
+            )
             return AccountLockedError(user.locked_until)
         if not await asyncio.to_thread(verify_password, user.password_hash, password):
             user.failed_logins += 1
@@ -194,14 +230,28 @@ class Accounts:
                 user.locked_until = now + timedelta(minutes=self.security.lockout_minutes)
                 user.failed_logins = 0
                 detail["locked_until"] = user.locked_until.isoformat()
-            await record(session, principal_of(user), "login.failed", object_type="user",
-                         object_id=user.id, unit_code=user.unit_code, detail=detail)
+            await record(
+                session,
+                principal_of(user),
+                "login.failed",
+                object_type="user",
+                object_id=user.id,
+                unit_code=user.unit_code,
+                detail=detail,
+            )
             if user.locked_until is not None and user.locked_until > now:
                 return AccountLockedError(user.locked_until)
             return LoginFailedError("wrong username or password")
         user.failed_logins, user.locked_until = 0, None
-        await record(session, principal_of(user), "login", object_type="user", object_id=user.id,
-                     unit_code=user.unit_code, detail={"remote": remote})
+        await record(
+            session,
+            principal_of(user),
+            "login",
+            object_type="user",
+            object_id=user.id,
+            unit_code=user.unit_code,
+            detail={"remote": remote},
+        )
         return user
 
     # -- browser sessions ----------------------------------------------------------------
@@ -244,13 +294,25 @@ class Accounts:
             user = await session.get(User, row.user_id)
             await session.delete(row)
             if user is not None:
-                await record(session, principal_of(user), "logout", object_type="user",
-                             object_id=user.id, unit_code=user.unit_code)
+                await record(
+                    session,
+                    principal_of(user),
+                    "logout",
+                    object_type="user",
+                    object_id=user.id,
+                    unit_code=user.unit_code,
+                )
 
     # -- machine accounts ------------------------------------------------------------------
 
     async def create_token(
-        self, session: AsyncSession, actor: Principal, *, name: str, unit_code: str, role: Role | str
+        self,
+        session: AsyncSession,
+        actor: Principal,
+        *,
+        name: str,
+        unit_code: str,
+        role: Role | str,
     ) -> NewToken:
         name = name.strip()
         if not name or len(name) > 100:
@@ -270,24 +332,44 @@ class Accounts:
             )
         secret = _TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
-            name=name, unit_code=unit_code, role=role.value, token_hash=_sha256(secret),
-            prefix=secret[:10], created_by=actor.actor,
+            name=name,
+            unit_code=unit_code,
+            role=role.value,
+            token_hash=_sha256(secret),
+            prefix=secret[:10],
+            created_by=actor.actor,
         )
         session.add(token)
         await session.flush()
-        await record(session, actor, "token.create", object_type="token", object_id=token.id,
-                     unit_code=unit_code, detail={"name": name, "role": role.value})
+        await record(
+            session,
+            actor,
+            "token.create",
+            object_type="token",
+            object_id=token.id,
+            unit_code=unit_code,
+            detail={"name": name, "role": role.value},
+        )
         return NewToken(token, secret)
 
-    async def revoke_token(self, session: AsyncSession, actor: Principal, token_id: int) -> ApiToken:
+    async def revoke_token(
+        self, session: AsyncSession, actor: Principal, token_id: int
+    ) -> ApiToken:
         token = await session.get(ApiToken, token_id)
         if token is None:
             raise NotFoundError(f"no machine account with id {token_id}", code="token_not_found")
         authorize(actor, Permission.TOKEN_MANAGE, token.unit_code)
         if token.revoked_at is None:
             token.revoked_at = utcnow()
-            await record(session, actor, "token.revoke", object_type="token", object_id=token.id,
-                         unit_code=token.unit_code, detail={"name": token.name})
+            await record(
+                session,
+                actor,
+                "token.revoke",
+                object_type="token",
+                object_id=token.id,
+                unit_code=token.unit_code,
+                detail={"name": token.name},
+            )
         return token
 
     async def resolve_token(self, session: AsyncSession, secret: str) -> Principal:

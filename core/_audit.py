@@ -42,8 +42,18 @@ def entry_hash(
 ) -> str:
     """SHA-256 over a canonical JSON array of the entry's fields (pure)."""
     canonical = json.dumps(
-        [seq, at.isoformat(timespec="microseconds"), actor, actor_unit, action, object_type,
-         object_id, unit_code, detail, prev_hash],
+        [
+            seq,
+            at.isoformat(timespec="microseconds"),
+            actor,
+            actor_unit,
+            action,
+            object_type,
+            object_id,
+            unit_code,
+            detail,
+            prev_hash,
+        ],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -105,7 +115,9 @@ class AuditBreak:
     reason: str
 
 
-async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> tuple[int, AuditBreak | None]:
+async def verify_chain(
+    session: AsyncSession, *, batch: int = 5000
+) -> tuple[int, AuditBreak | None]:
     """Walk the whole chain; return (entries checked, first break or ``None``)."""
     prev_hash = GENESIS_HASH
     expected_seq = 1
@@ -114,7 +126,10 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> tuple[int
     while True:
         rows = (
             await session.scalars(
-                select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+                select(AuditEntry)
+                .where(AuditEntry.seq > last_seq)
+                .order_by(AuditEntry.seq)
+                .limit(batch)
             )
         ).all()
         if not rows:
@@ -144,5 +159,7 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> tuple[int
             last_seq = row.seq
     head = await session.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.last_hash != prev_hash):
-        return checked, AuditBreak(checked + 1, f"chain head says {head.seq} entries, found {checked}")
+        return checked, AuditBreak(
+            checked + 1, f"chain head says {head.seq} entries, found {checked}"
+        )
     return checked, None

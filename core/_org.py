@@ -61,8 +61,14 @@ class Organisation:
         return unit
 
     async def create_unit(
-        self, session: AsyncSession, actor: Principal, *, code: str, name: str,
-        address: str = "", phone: str = "",
+        self,
+        session: AsyncSession,
+        actor: Principal,
+        *,
+        code: str,
+        name: str,
+        address: str = "",
+        phone: str = "",
     ) -> Unit:
         try:
             validate_code(code)
@@ -70,21 +76,36 @@ class Organisation:
             raise InvalidInputError(str(exc), code="bad_unit_code") from None
         parent = parent_code(code)
         if parent is None:
-            raise InvalidInputError("counties are created at installation, not through the API",
-                                    code="bad_unit_code")
+            raise InvalidInputError(
+                "counties are created at installation, not through the API", code="bad_unit_code"
+            )
         authorize(actor, Permission.ORG_MANAGE, parent)
         if await session.get(Unit, parent) is None:
-            raise NotFoundError(f"parent unit {parent} does not exist; create it first",
-                                code="unit_not_found")
+            raise NotFoundError(
+                f"parent unit {parent} does not exist; create it first", code="unit_not_found"
+            )
         if await session.get(Unit, code) is not None:
             raise ConflictError(f"unit {code} exists", code="unit_exists")
         if not name.strip():
             raise InvalidInputError("unit name must not be empty", code="bad_name")
-        unit = Unit(code=code, name=name.strip(), level=level_of(code).value, parent_code=parent,
-                    address=address, phone=phone)
+        unit = Unit(
+            code=code,
+            name=name.strip(),
+            level=level_of(code).value,
+            parent_code=parent,
+            address=address,
+            phone=phone,
+        )
         session.add(unit)
-        await record(session, actor, "unit.create", object_type="unit", object_id=code,
-                     unit_code=code, detail={"name": unit.name})
+        await record(
+            session,
+            actor,
+            "unit.create",
+            object_type="unit",
+            object_id=code,
+            unit_code=code,
+            detail={"name": unit.name},
+        )
         return unit
 
     async def rooms(
@@ -123,11 +144,20 @@ class Organisation:
         room = Room(unit_code=unit_code, kind=room_kind.value, name=name.strip())
         session.add(room)
         await session.flush()
-        await record(session, actor, "room.create", object_type="room", object_id=room.id,
-                     unit_code=unit_code, detail={"name": room.name, "kind": room.kind})
+        await record(
+            session,
+            actor,
+            "room.create",
+            object_type="room",
+            object_id=room.id,
+            unit_code=unit_code,
+            detail={"name": room.name, "kind": room.kind},
+        )
         return room
 
-    async def staff(self, session: AsyncSession, actor: Principal, unit_code: str) -> list[StaffMember]:
+    async def staff(
+        self, session: AsyncSession, actor: Principal, unit_code: str
+    ) -> list[StaffMember]:
         await self.unit(session, actor, unit_code)
         rows = await session.scalars(
             select(StaffMember)
@@ -137,7 +167,13 @@ class Organisation:
         return list(rows)
 
     async def add_staff(
-        self, session: AsyncSession, actor: Principal, *, unit_code: str, name: str, title: str,
+        self,
+        session: AsyncSession,
+        actor: Principal,
+        *,
+        unit_code: str,
+        name: str,
+        title: str,
         phone: str = "",
     ) -> StaffMember:
         authorize(actor, Permission.ORG_MANAGE, unit_code)
@@ -145,10 +181,22 @@ class Organisation:
         if not name.strip() or not title.strip():
             raise InvalidInputError("staff name and title must not be empty", code="bad_name")
         count = len(await self.staff(session, actor, unit_code))
-        member = StaffMember(unit_code=unit_code, name=name.strip(), title=title.strip(),
-                             phone=phone.strip(), position=count)
+        member = StaffMember(
+            unit_code=unit_code,
+            name=name.strip(),
+            title=title.strip(),
+            phone=phone.strip(),
+            position=count,
+        )
         session.add(member)
         await session.flush()
-        await record(session, actor, "staff.add", object_type="staff", object_id=member.id,
-                     unit_code=unit_code, detail={"name": member.name, "title": member.title})
+        await record(
+            session,
+            actor,
+            "staff.add",
+            object_type="staff",
+            object_id=member.id,
+            unit_code=unit_code,
+            detail={"name": member.name, "title": member.title},
+        )
         return member

@@ -15,8 +15,21 @@ __all__ = ["PasswordPolicy", "WeakPasswordError", "hash_password", "verify_passw
 _HASHER = PasswordHasher()
 
 _COMMON = frozenset(
-    {"password", "password1", "12345678", "123456789", "1234567890", "qwerty123", "admin123",
-     "admin@123", "a123456789", "abc123456", "iloveyou", "woaini1314", "zongzhi123"}
+    {
+        "password",
+        "password1",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwerty123",
+        "admin123",
+        "admin@123",
+        "a123456789",
+        "abc123456",
+        "iloveyou",
+        "woaini1314",
+        "zongzhi123",
+    }
 )
 
 

@@ -125,7 +125,9 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
     unknown, so a typo in the configuration fails at start-up instead of being ignored.
     """
     values: dict[str, dict[str, object]] = {s: {} for s in _SECTIONS}
-    path = config_file or (Path(environ["GATEWAY_CONFIG"]) if environ.get("GATEWAY_CONFIG") else None)
+    path = config_file or (
+        Path(environ["GATEWAY_CONFIG"]) if environ.get("GATEWAY_CONFIG") else None
+    )
     if path is not None:
         try:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -133,7 +135,9 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
             raise ValueError(f"configuration file {path} does not exist") from None
         for section, table in document.items():
             if section not in _SECTIONS or not isinstance(table, dict):
-                raise ValueError(f"unknown section [{section}] in {path}; known: {sorted(_SECTIONS)}")
+                raise ValueError(
+                    f"unknown section [{section}] in {path}; known: {sorted(_SECTIONS)}"
+                )
             values[section].update(table)
     for key, raw in environ.items():
         if key in _ALIASES:
@@ -148,11 +152,11 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
     for section, cls in _SECTIONS.items():
         known = {f.name: f.type for f in fields(cls)}
         kwargs: dict[str, object] = {}
-        for name, raw in values[section].items():
+        for name, value in values[section].items():
             if name not in known:
                 raise ValueError(
                     f"unknown setting {section}.{name}; known: {', '.join(sorted(known))}"
                 )
-            kwargs[name] = _coerce(section, name, raw, known[name])
+            kwargs[name] = _coerce(section, name, value, known[name])
         built[section] = replace(cls(), **kwargs)
     return Settings(**built)  # type: ignore[arg-type]

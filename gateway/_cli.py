@@ -37,21 +37,24 @@ log = logging.getLogger("gateway")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gateway",
-                                     description="综治视频网关 zongzhi-gateway")
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway", description="综治视频网关 zongzhi-gateway"
+    )
     parser.add_argument("--config", type=Path, help="TOML settings file (or $GATEWAY_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--migrate", action="store_true", help="migrate the database first")
-    serve.add_argument("--demo", action="store_true",
-                       help="migrate and seed the demo organisation and users first")
+    serve.add_argument(
+        "--demo", action="store_true", help="migrate and seed the demo organisation and users first"
+    )
 
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("demo-seed", help="create the demo organisation and users (idempotent)")
 
     user = sub.add_parser("user", help="personal accounts (一人一密码)").add_subparsers(
-        dest="user_command", required=True)
+        dest="user_command", required=True
+    )
     add = user.add_parser("add", help="create a personal account")
     add.add_argument("username")
     add.add_argument("--unit", required=True, help="12-digit division code of the unit")
@@ -65,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         user.add_parser(name, help=text).add_argument("username")
 
     token = sub.add_parser("token", help="machine accounts (一机一账号)").add_subparsers(
-        dest="token_command", required=True)
+        dest="token_command", required=True
+    )
     create = token.add_parser("create", help="create a token; prints it alone on the last line")
     create.add_argument("name")
     create.add_argument("--unit", required=True)
@@ -73,17 +77,23 @@ def _parser() -> argparse.ArgumentParser:
     token.add_parser("revoke", help="revoke a token by id").add_argument("id", type=int)
 
     audit = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
-        dest="audit_command", required=True)
+        dest="audit_command", required=True
+    )
     audit.add_parser("verify", help="re-hash the chain and report the first broken link")
     return parser
 
 
 def _password_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--password", help="the password (visible in the process list: prefer "
-                                          "the prompt or --password-stdin)")
-    group.add_argument("--password-stdin", action="store_true",
-                       help="read the password from the first line of standard input")
+    group.add_argument(
+        "--password",
+        help="the password (visible in the process list: prefer the prompt or --password-stdin)",
+    )
+    group.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -97,8 +107,9 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
-async def _with_db(settings: Settings, action: Callable[[Database], Awaitable[int]],
-                   *, check: bool = True) -> int:
+async def _with_db(
+    settings: Settings, action: Callable[[Database], Awaitable[int]], *, check: bool = True
+) -> int:
     db = Database(settings.database_url)
     try:
         if check:
@@ -127,10 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     accounts = Accounts(settings.security)
     if args.command == "migrate":
+
         async def run_migrate(db: Database) -> int:
             await migrate(db)
             print(f"database at {_redact(db.url)} is up to date")
             return 0
+
         return asyncio.run(_with_db(settings, run_migrate, check=False))
     if args.command == "demo-seed":
         return asyncio.run(_with_db(settings, lambda db: _seed(db, accounts)))
@@ -165,11 +178,13 @@ async def _seed(db: Database, accounts: Accounts) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings, accounts: Accounts) -> int:
     if args.migrate or args.demo:
+
         async def prepare(db: Database) -> int:
             await migrate(db)
             if args.demo:
                 await _seed(db, accounts)
             return 0
+
         asyncio.run(_with_db(settings, prepare, check=False))
     # Fail before binding the port, with the message that says which command to run.
     asyncio.run(_with_db(settings, _schema_ok))
@@ -180,8 +195,14 @@ def _serve(args: argparse.Namespace, settings: Settings, accounts: Accounts) -> 
         ssl_context.load_cert_chain(settings.http.tls_cert, settings.http.tls_key)
     scheme = "https" if ssl_context else "http"
     log.info("serving", extra={"url": f"{scheme}://{settings.http.host}:{settings.http.port}"})
-    web.run_app(create_app(settings), host=settings.http.host, port=settings.http.port,
-                ssl_context=ssl_context, print=None, access_log=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.http.host,
+        port=settings.http.port,
+        ssl_context=ssl_context,
+        print=None,
+        access_log=None,
+    )
     return 0
 
 
@@ -193,8 +214,14 @@ async def _user(db: Database, accounts: Accounts, args: argparse.Namespace) -> i
     async with db.transaction() as session:
         if args.user_command == "add":
             user = await accounts.create_user(
-                session, SYSTEM, username=args.username, password=_read_password(args),
-                unit_code=args.unit, role=args.role, display_name=args.display_name)
+                session,
+                SYSTEM,
+                username=args.username,
+                password=_read_password(args),
+                unit_code=args.unit,
+                role=args.role,
+                display_name=args.display_name,
+            )
             print(f"created user {user.username} ({user.role}) in unit {user.unit_code}")
         elif args.user_command == "passwd":
             await accounts.set_password(session, SYSTEM, args.username, _read_password(args))
@@ -209,10 +236,13 @@ async def _user(db: Database, accounts: Accounts, args: argparse.Namespace) -> i
 async def _token(db: Database, accounts: Accounts, args: argparse.Namespace) -> int:
     async with db.transaction() as session:
         if args.token_command == "create":
-            new = await accounts.create_token(session, SYSTEM, name=args.name,
-                                              unit_code=args.unit, role=args.role)
-            print(f"machine account {new.token.name} (id {new.token.id}, {new.token.role}, "
-                  f"unit {new.token.unit_code}); the token is shown once:")
+            new = await accounts.create_token(
+                session, SYSTEM, name=args.name, unit_code=args.unit, role=args.role
+            )
+            print(
+                f"machine account {new.token.name} (id {new.token.id}, {new.token.role}, "
+                f"unit {new.token.unit_code}); the token is shown once:"
+            )
             print(new.secret)
         else:
             token = await accounts.revoke_token(session, SYSTEM, args.id)
@@ -226,6 +256,8 @@ async def _audit_verify(db: Database) -> int:
     if broken is None:
         print(f"audit chain intact: {checked} entries verified")
         return 0
-    print(f"audit chain BROKEN at entry {broken.seq}: {broken.reason} "
-          f"({checked} entries before it verified)")
+    print(
+        f"audit chain BROKEN at entry {broken.seq}: {broken.reason} "
+        f"({checked} entries before it verified)"
+    )
     return 1

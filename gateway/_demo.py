@@ -11,7 +11,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core import SYSTEM, Accounts, Database, Role, Room, StaffMember, Unit, User, level_of, parent_code, record
+from core import (
+    SYSTEM,
+    Accounts,
+    Database,
+    Role,
+    Room,
+    StaffMember,
+    Unit,
+    User,
+    level_of,
+    parent_code,
+    record,
+)
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "seed_demo"]
 
@@ -52,10 +64,19 @@ DEMO_USERS: list[DemoUser] = [
 ]
 
 STAFF: dict[str, list[tuple[str, str, str]]] = {
-    "431226000000": [("向志华", "县综治中心主任", "0745-5822110"), ("滕建军", "副主任", "0745-5822111")],
-    "431226203000": [("张明亮", "乡政法委员", "13807451201"), ("田小燕", "综治专干", "13807451202"),
-                     ("舒国强", "人民调解委员会主任", "13807451203")],
-    "431226203201": [("杨德福", "村综治中心主任", "13907452301"), ("龙秀英", "网格员", "13907452302")],
+    "431226000000": [
+        ("向志华", "县综治中心主任", "0745-5822110"),
+        ("滕建军", "副主任", "0745-5822111"),
+    ],
+    "431226203000": [
+        ("张明亮", "乡政法委员", "13807451201"),
+        ("田小燕", "综治专干", "13807451202"),
+        ("舒国强", "人民调解委员会主任", "13807451203"),
+    ],
+    "431226203201": [
+        ("杨德福", "村综治中心主任", "13907452301"),
+        ("龙秀英", "网格员", "13907452302"),
+    ],
 }
 
 
@@ -65,21 +86,45 @@ async def seed_demo(db: Database, accounts: Accounts) -> bool:
         if await session.get(Unit, COUNTY[0]) is not None:
             return False
         for code, name in UNITS:
-            session.add(Unit(code=code, name=name, level=level_of(code).value,
-                             parent_code=parent_code(code), address="", phone=""))
+            session.add(
+                Unit(
+                    code=code,
+                    name=name,
+                    level=level_of(code).value,
+                    parent_code=parent_code(code),
+                    address="",
+                    phone="",
+                )
+            )
             await session.flush()
             short = name.removesuffix("综治中心")
             session.add(Room(unit_code=code, kind="reception", name=f"{short}群众接待室"))
             session.add(Room(unit_code=code, kind="mediation", name=f"{short}矛盾纠纷调解室"))
         for code, people in STAFF.items():
             for position, (name, title, phone) in enumerate(people):
-                session.add(StaffMember(unit_code=code, name=name, title=title, phone=phone,
-                                        position=position))
-        await record(session, SYSTEM, "demo.seed", object_type="unit", object_id=COUNTY[0],
-                     unit_code=COUNTY[0], detail={"units": len(UNITS)})
+                session.add(
+                    StaffMember(
+                        unit_code=code, name=name, title=title, phone=phone, position=position
+                    )
+                )
+        await record(
+            session,
+            SYSTEM,
+            "demo.seed",
+            object_type="unit",
+            object_id=COUNTY[0],
+            unit_code=COUNTY[0],
+            detail={"units": len(UNITS)},
+        )
         for demo in DEMO_USERS:
             await accounts.create_user(
-                session, SYSTEM, username=demo.username, password=DEMO_PASSWORD,
-                unit_code=demo.unit, role=demo.role, display_name=demo.display_name)
+                session,
+                SYSTEM,
+                username=demo.username,
+                password=DEMO_PASSWORD,
+                unit_code=demo.unit,
+                role=demo.role,
+                display_name=demo.display_name,
+            )
         existing = await session.scalar(select(User.id).limit(1))
         return existing is not None

@@ -24,7 +24,9 @@ PG_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests that touch the database form the PostgreSQL leg (`make test-pg` runs `-m db`).
     for item in items:
-        if {"db", "database_url", "client", "app_settings"} & set(getattr(item, "fixturenames", ())):
+        if {"db", "database_url", "client", "app_settings"} & set(
+            getattr(item, "fixturenames", ())
+        ):
             item.add_marker(pytest.mark.db)
 
 
@@ -45,8 +47,13 @@ async def _admin(sql: str) -> None:
     import asyncpg  # the PostgreSQL leg only
 
     url = make_url(PG_URL)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
-                                 password=url.password, database=url.database)
+    conn = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
     try:
         await conn.execute(sql)
     finally:

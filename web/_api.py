@@ -68,8 +68,10 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _path_params(op.path)
-        ] + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-             for q in op.query]
+        ] + [
+            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+            for q in op.query
+        ]
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -86,20 +88,34 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "machine account token (一机一账号)"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "zz_session",
-                            "description": "browser session; unsafe methods also need the "
-                                           "X-CSRF-Token header"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "machine account token (一机一账号)",
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "zz_session",
+                    "description": "browser session; unsafe methods also need the "
+                    "X-CSRF-Token header",
+                },
             },
             "responses": {
                 "Error": {
                     "description": "error",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                        "required": ["error", "message"],
-                    }}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "error": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                                "required": ["error", "message"],
+                            }
+                        }
+                    },
                 }
             },
         },

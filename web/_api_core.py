@@ -38,7 +38,11 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, secre
     settings = request.app[SETTINGS]
     secure = settings.security.cookie_secure
     response.set_cookie(
-        SESSION_COOKIE, secret, httponly=True, samesite="Strict", path="/",
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="Strict",
+        path="/",
         secure=settings.tls if secure is None else secure,
         max_age=settings.security.session_ttl_minutes * 60,
     )
@@ -50,14 +54,19 @@ class LoginBody:
     password: str = field(metadata={"max_length": 256})
 
 
-@api.post("/api/session", "Sign in; sets the session cookie and returns the CSRF token",
-          body=LoginBody, public=True)
+@api.post(
+    "/api/session",
+    "Sign in; sets the session cookie and returns the CSRF token",
+    body=LoginBody,
+    public=True,
+)
 async def login(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, LoginBody)
     accounts, db = request.app[ACCOUNTS], request.app[DB]
     async with db.transaction() as session:
-        outcome = await accounts.authenticate(session, body.username, body.password,
-                                              remote=request.remote or "")
+        outcome = await accounts.authenticate(
+            session, body.username, body.password, remote=request.remote or ""
+        )
         if isinstance(outcome, User):
             secret, row = await accounts.open_session(session, outcome)
     if isinstance(outcome, AuthenticationError):
@@ -81,15 +90,17 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def me(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     web_session = current_session(request)
-    return web.json_response({
-        "kind": principal.kind,
-        "name": principal.name,
-        "unit": principal.unit_code,
-        "level": principal.level.value,
-        "role": principal.role.value,
-        "permissions": sorted(p.value for p in Permission if principal.has(p)),
-        "csrf_token": web_session.csrf_token if web_session else None,
-    })
+    return web.json_response(
+        {
+            "kind": principal.kind,
+            "name": principal.name,
+            "unit": principal.unit_code,
+            "level": principal.level.value,
+            "role": principal.role.value,
+            "permissions": sorted(p.value for p in Permission if principal.has(p)),
+            "csrf_token": web_session.csrf_token if web_session else None,
+        }
+    )
 
 
 @api.get("/api/units", "Units the caller may see (its own unit and its subtree)")
@@ -108,15 +119,24 @@ class UnitBody:
     phone: str = field(default="", metadata={"max_length": 40})
 
 
-@api.post("/api/units", "Create a township or village unit under one in your scope",
-          body=UnitBody, status=201)
+@api.post(
+    "/api/units",
+    "Create a township or village unit under one in your scope",
+    body=UnitBody,
+    status=201,
+)
 async def create_unit(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, UnitBody)
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
         unit = await request.app[ORG].create_unit(
-            session, principal, code=body.code, name=body.name, address=body.address,
-            phone=body.phone)
+            session,
+            principal,
+            code=body.code,
+            name=body.name,
+            address=body.address,
+            phone=body.phone,
+        )
     return web.json_response(unit_json(unit), status=201)
 
 
@@ -126,11 +146,17 @@ async def get_unit(request: web.Request) -> web.StreamResponse:
     org = request.app[ORG]
     async with request.app[DB].transaction() as session:
         unit = await org.unit(session, principal, request.match_info["code"])
-        rooms = [r for r in await org.rooms(session, principal, unit.code)
-                 if r.unit_code == unit.code]
+        rooms = [
+            r for r in await org.rooms(session, principal, unit.code) if r.unit_code == unit.code
+        ]
         staff = await org.staff(session, principal, unit.code)
-    return web.json_response({**unit_json(unit), "rooms": [room_json(r) for r in rooms],
-                              "staff": [staff_json(s) for s in staff]})
+    return web.json_response(
+        {
+            **unit_json(unit),
+            "rooms": [room_json(r) for r in rooms],
+            "staff": [staff_json(s) for s in staff],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -140,15 +166,24 @@ class StaffBody:
     phone: str = field(default="", metadata={"max_length": 40})
 
 
-@api.post("/api/units/{code}/staff", "Add a person to a centre's public staff board",
-          body=StaffBody, status=201)
+@api.post(
+    "/api/units/{code}/staff",
+    "Add a person to a centre's public staff board",
+    body=StaffBody,
+    status=201,
+)
 async def add_staff(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, StaffBody)
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
         member = await request.app[ORG].add_staff(
-            session, principal, unit_code=request.match_info["code"], name=body.name,
-            title=body.title, phone=body.phone)
+            session,
+            principal,
+            unit_code=request.match_info["code"],
+            name=body.name,
+            title=body.title,
+            phone=body.phone,
+        )
     return web.json_response(staff_json(member), status=201)
 
 
@@ -173,7 +208,8 @@ async def create_room(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
         room = await request.app[ORG].create_room(
-            session, principal, unit_code=body.unit, kind=body.kind, name=body.name)
+            session, principal, unit_code=body.unit, kind=body.kind, name=body.name
+        )
     return web.json_response(room_json(room), status=201)
 
 
@@ -191,8 +227,10 @@ async def list_users(request: web.Request) -> web.StreamResponse:
     authorize(principal, Permission.USER_MANAGE, principal.unit_code)
     async with request.app[DB].transaction() as session:
         users = await session.scalars(
-            select(User).where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
-            .order_by(User.unit_code, User.username))
+            select(User)
+            .where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
+            .order_by(User.unit_code, User.username)
+        )
         return web.json_response({"users": [user_json(u) for u in users]})
 
 
@@ -211,8 +249,14 @@ async def create_user(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
         user = await request.app[ACCOUNTS].create_user(
-            session, principal, username=body.username, password=body.password,
-            unit_code=body.unit, role=body.role, display_name=body.display_name)
+            session,
+            principal,
+            username=body.username,
+            password=body.password,
+            unit_code=body.unit,
+            role=body.role,
+            display_name=body.display_name,
+        )
     return web.json_response(user_json(user), status=201)
 
 
@@ -222,8 +266,9 @@ class UserPatch:
     password: str | None = field(default=None, metadata={"max_length": 256})
 
 
-@api.patch("/api/users/{username}", "Disable/enable an account or set a new password",
-           body=UserPatch)
+@api.patch(
+    "/api/users/{username}", "Disable/enable an account or set a new password", body=UserPatch
+)
 async def patch_user(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, UserPatch)
     principal = current_principal(request)
@@ -251,8 +296,9 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if principal.kind != "user":
         raise AuthenticationError("machine accounts have no password", code="not_a_person")
     async with request.app[DB].transaction() as session:
-        await request.app[ACCOUNTS].change_own_password(session, principal.id, body.current,
-                                                        body.new)
+        await request.app[ACCOUNTS].change_own_password(
+            session, principal.id, body.current, body.new
+        )
     return web.json_response({"changed": True})
 
 
@@ -262,8 +308,10 @@ async def list_tokens(request: web.Request) -> web.StreamResponse:
     authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
     async with request.app[DB].transaction() as session:
         tokens = await session.scalars(
-            select(ApiToken).where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
-            .order_by(ApiToken.id))
+            select(ApiToken)
+            .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
+            .order_by(ApiToken.id)
+        )
         return web.json_response({"tokens": [token_json(t) for t in tokens]})
 
 
@@ -274,14 +322,19 @@ class TokenBody:
     role: Role
 
 
-@api.post("/api/tokens", "Create a machine account (一机一账号); the token is shown once",
-          body=TokenBody, status=201)
+@api.post(
+    "/api/tokens",
+    "Create a machine account (一机一账号); the token is shown once",
+    body=TokenBody,
+    status=201,
+)
 async def create_token(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, TokenBody)
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
         new = await request.app[ACCOUNTS].create_token(
-            session, principal, name=body.name, unit_code=body.unit, role=body.role)
+            session, principal, name=body.name, unit_code=body.unit, role=body.role
+        )
     return web.json_response({**token_json(new.token), "token": new.secret}, status=201)
 
 
@@ -289,16 +342,24 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
-        token = await request.app[ACCOUNTS].revoke_token(session, principal,
-                                                         int(request.match_info["id"]))
+        token = await request.app[ACCOUNTS].revoke_token(
+            session, principal, int(request.match_info["id"])
+        )
     return web.json_response(token_json(token))
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    return {"seq": entry.seq, "at": entry.at.isoformat(), "actor": entry.actor,
-            "action": entry.action, "object_type": entry.object_type,
-            "object_id": entry.object_id, "unit": entry.unit_code, "detail": entry.detail,
-            "hash": entry.hash}
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "unit": entry.unit_code,
+        "detail": entry.detail,
+        "hash": entry.hash,
+    }
 
 
 @api.get("/api/audit", "Audit entries of your scope, newest first", query=("limit", "before"))
@@ -312,7 +373,8 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(reason="limit and before must be integers") from None
     async with request.app[DB].transaction() as session:
         query = select(AuditEntry).where(
-            AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+            AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code))
+        )
         if before is not None:
             query = query.where(AuditEntry.seq < before)
         rows = await session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit))
@@ -326,7 +388,12 @@ async def verify_audit(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].transaction() as session:
         checked, broken = await verify_chain(session)
         total = await session.scalar(select(func.count()).select_from(AuditEntry))
-    return web.json_response({
-        "entries": total, "checked": checked, "ok": broken is None,
-        "broken_at": broken.seq if broken else None, "reason": broken.reason if broken else None,
-    })
+    return web.json_response(
+        {
+            "entries": total,
+            "checked": checked,
+            "ok": broken is None,
+            "broken_at": broken.seq if broken else None,
+            "reason": broken.reason if broken else None,
+        }
+    )

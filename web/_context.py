@@ -36,10 +36,15 @@ class HttpMetrics:
     def create(cls, registry: CollectorRegistry) -> HttpMetrics:
         return cls(
             registry=registry,
-            requests=Counter("gateway_http_requests", "HTTP requests by route and status",
-                             ["route", "status"], registry=registry),
-            latency=Histogram("gateway_http_request_seconds", "HTTP request latency",
-                              ["route"], registry=registry),
+            requests=Counter(
+                "gateway_http_requests",
+                "HTTP requests by route and status",
+                ["route", "status"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "gateway_http_request_seconds", "HTTP request latency", ["route"], registry=registry
+            ),
         )
 
 
@@ -56,11 +61,10 @@ USER_KEY = web.RequestKey("user", User)
 
 def current_principal(request: web.Request) -> Principal:
     """The caller, set by the auth middleware; raises 401 when there is none."""
-    principal = request.get(PRINCIPAL_KEY)
-    if principal is None:
+    if PRINCIPAL_KEY not in request:
         raise AuthenticationError("sign in first, or send Authorization: Bearer <token>")
-    return principal
+    return request[PRINCIPAL_KEY]
 
 
 def current_session(request: web.Request) -> WebSession | None:
-    return request.get(SESSION_KEY)
+    return request[SESSION_KEY] if SESSION_KEY in request else None

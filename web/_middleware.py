@@ -40,7 +40,13 @@ log = logging.getLogger("gateway.web")
 SESSION_COOKIE = "zz_session"
 LOGIN_CSRF_COOKIE = "zz_login_csrf"
 _PUBLIC_PREFIXES = (
-    "/static/", "/login", "/healthz", "/metrics", "/api/openapi.json", "/api/session", "/lang",
+    "/static/",
+    "/login",
+    "/healthz",
+    "/metrics",
+    "/api/openapi.json",
+    "/api/session",
+    "/lang",
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -65,18 +71,22 @@ def status_of(exc: GatewayError) -> int:
     return 500
 
 
-def error_response(request: web.Request, status: int, code: str, message: str) -> web.StreamResponse:
+def error_response(
+    request: web.Request, status: int, code: str, message: str
+) -> web.StreamResponse:
     lang = language_of(request)
     localized = translate(lang, f"error.{code}") or message
     if _is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
-        return web.json_response({"error": code, "message": message, "localized": localized},
-                                 status=status)
+        return web.json_response(
+            {"error": code, "message": message, "localized": localized}, status=status
+        )
     if status == 401:
         raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
     from ._render import render_page  # the pages module imports middleware names
 
-    return render_page(request, "error.html", {"status": status, "message": localized},
-                       status=status)
+    return render_page(
+        request, "error.html", {"status": status, "message": localized}, status=status
+    )
 
 
 @web.middleware
@@ -105,22 +115,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except GatewayError as exc:
         status = status_of(exc)
         if status >= 500:
-            log.warning("request failed", extra={"path": request.path, "error": exc.code,
-                                                 "detail": exc.message})
+            log.warning(
+                "request failed",
+                extra={"path": request.path, "error": exc.code, "detail": exc.message},
+            )
         return error_response(request, status, exc.code, exc.message)
     except web.HTTPException as exc:
         if _is_api(request) and exc.status >= 400:
             code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-                exc.status, "http_error")
-            message = {413: f"request body is larger than the "
-                            f"{request.app[SETTINGS].http.max_body} byte limit"}.get(
-                exc.status, exc.reason)
+                exc.status, "http_error"
+            )
+            message = {
+                413: f"request body is larger than the "
+                f"{request.app[SETTINGS].http.max_body} byte limit"
+            }.get(exc.status, exc.reason)
             return web.json_response({"error": code, "message": message}, status=exc.status)
         raise
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
-        return error_response(request, 500, "internal",
-                              "internal error; the gateway logged the details")
+        return error_response(
+            request, 500, "internal", "internal error; the gateway logged the details"
+        )
 
 
 @web.middleware
@@ -155,10 +170,14 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             resolved = await accounts.resolve_session(session, cookie)
         if resolved is not None:
             request[PRINCIPAL_KEY], request[SESSION_KEY], request[USER_KEY] = resolved
-    if PRINCIPAL_KEY not in request and not request.path.startswith(_PUBLIC_PREFIXES) \
-            and request.path != "/":
-        raise AuthenticationError("your session has expired or you are not signed in; sign in",
-                                  code="unauthenticated")
+    if (
+        PRINCIPAL_KEY not in request
+        and not request.path.startswith(_PUBLIC_PREFIXES)
+        and request.path != "/"
+    ):
+        raise AuthenticationError(
+            "your session has expired or you are not signed in; sign in", code="unauthenticated"
+        )
     return await handler(request)
 
 
@@ -168,17 +187,25 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     session = current_session(request)
     if request.method not in _SAFE_METHODS and session is not None:
         sent = request.headers.get("X-CSRF-Token", "")
-        if not sent and request.content_type in ("application/x-www-form-urlencoded",
-                                                 "multipart/form-data"):
+        if not sent and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             form = await request.post()
             value = form.get("_csrf", "")
             sent = value if isinstance(value, str) else ""
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-            raise PermissionDeniedError("missing or stale CSRF token; reload the page and retry",
-                                        code="csrf")
+            raise PermissionDeniedError(
+                "missing or stale CSRF token; reload the page and retry", code="csrf"
+            )
     return await handler(request)
 
 
 def middlewares() -> list[web.middleware]:  # type: ignore[valid-type]
-    return [metrics_middleware, error_middleware, security_headers, auth_middleware,
-            csrf_middleware]
+    return [
+        metrics_middleware,
+        error_middleware,
+        security_headers,
+        auth_middleware,
+        csrf_middleware,
+    ]

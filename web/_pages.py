@@ -48,8 +48,11 @@ def _safe_next(target: str) -> str:
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = render_page(request, "login.html", {
-        "login_csrf": token, "next": _safe_next(request.query.get("next", "/")), "error": None})
+    response = render_page(
+        request,
+        "login.html",
+        {"login_csrf": token, "next": _safe_next(request.query.get("next", "/")), "error": None},
+    )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
     return response
 
@@ -67,19 +70,24 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     else:
         accounts = request.app[ACCOUNTS]
         async with request.app[DB].transaction() as session:
-            outcome = await accounts.authenticate(session, username, password,
-                                                  remote=request.remote or "")
+            outcome = await accounts.authenticate(
+                session, username, password, remote=request.remote or ""
+            )
             if isinstance(outcome, User):
                 secret, _row = await accounts.open_session(session, outcome)
         if isinstance(outcome, AuthenticationError):
             error = outcome
     if error is not None:
         token = secrets.token_urlsafe(24)
-        response = render_page(request, "login.html", {
-            "login_csrf": token, "next": next_path, "error": error, "username": username},
-            status=401 if error.code != "csrf" else 403)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
-                            path="/login")
+        response = render_page(
+            request,
+            "login.html",
+            {"login_csrf": token, "next": next_path, "error": error, "username": username},
+            status=401 if error.code != "csrf" else 403,
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login"
+        )
         return response
     response = web.HTTPSeeOther(next_path)
     set_session_cookie(request, response, secret)
@@ -117,18 +125,31 @@ async def home(request: web.Request) -> web.StreamResponse:
         staff = await org.staff(session, principal, principal.unit_code)
         audit: list[AuditEntry] = []
         if principal.has(Permission.AUDIT_READ):
-            audit = list(await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
-                .order_by(AuditEntry.seq.desc()).limit(10)))
+            audit = list(
+                await session.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+                    .order_by(AuditEntry.seq.desc())
+                    .limit(10)
+                )
+            )
     own = next(u for u in units if u.code == principal.unit_code)
     levels = Counter(level_of(u.code) for u in units)
     kinds = Counter(r.kind for r in rooms)
-    return render_page(request, "home.html", {
-        "unit": own, "townships": levels[Level.TOWNSHIP], "villages": levels[Level.VILLAGE],
-        "reception_rooms": kinds[RoomKind.RECEPTION], "mediation_rooms": kinds[RoomKind.MEDIATION],
-        "staff": staff, "audit": audit, "tree": build_tree(units, rooms),
-    })
+    return render_page(
+        request,
+        "home.html",
+        {
+            "unit": own,
+            "townships": levels[Level.TOWNSHIP],
+            "villages": levels[Level.VILLAGE],
+            "reception_rooms": kinds[RoomKind.RECEPTION],
+            "mediation_rooms": kinds[RoomKind.MEDIATION],
+            "staff": staff,
+            "audit": audit,
+            "tree": build_tree(units, rooms),
+        },
+    )
 
 
 @routes.get("/org")
@@ -139,11 +160,19 @@ async def org_page(request: web.Request) -> web.StreamResponse:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = {u.code: await org.staff(session, principal, u.code) for u in units}
-    return render_page(request, "org.html", {
-        "tree": build_tree(units, rooms), "units": units, "staff": staff,
-        "can_manage": principal.has(Permission.ORG_MANAGE), "room_kinds": list(RoomKind),
-        "message": request.query.get("message"), "error": request.query.get("error"),
-    })
+    return render_page(
+        request,
+        "org.html",
+        {
+            "tree": build_tree(units, rooms),
+            "units": units,
+            "staff": staff,
+            "can_manage": principal.has(Permission.ORG_MANAGE),
+            "room_kinds": list(RoomKind),
+            "message": request.query.get("message"),
+            "error": request.query.get("error"),
+        },
+    )
 
 
 async def _form_action(request: web.Request, redirect: str, action: object) -> web.StreamResponse:
@@ -162,8 +191,10 @@ async def org_add_unit(request: web.Request) -> web.StreamResponse:
 
     async def change() -> None:
         async with request.app[DB].transaction() as session:
-            await request.app[ORG].create_unit(session, principal, code=str(form.get("code", "")),
-                                               name=str(form.get("name", "")))
+            await request.app[ORG].create_unit(
+                session, principal, code=str(form.get("code", "")), name=str(form.get("name", ""))
+            )
+
     return await _form_action(request, "/org", change())
 
 
@@ -175,8 +206,13 @@ async def org_add_room(request: web.Request) -> web.StreamResponse:
     async def change() -> None:
         async with request.app[DB].transaction() as session:
             await request.app[ORG].create_room(
-                session, principal, unit_code=str(form.get("unit", "")),
-                kind=str(form.get("kind", "")), name=str(form.get("name", "")))
+                session,
+                principal,
+                unit_code=str(form.get("unit", "")),
+                kind=str(form.get("kind", "")),
+                name=str(form.get("name", "")),
+            )
+
     return await _form_action(request, "/org", change())
 
 
@@ -188,9 +224,14 @@ async def org_add_staff(request: web.Request) -> web.StreamResponse:
     async def change() -> None:
         async with request.app[DB].transaction() as session:
             await request.app[ORG].add_staff(
-                session, principal, unit_code=str(form.get("unit", "")),
-                name=str(form.get("name", "")), title=str(form.get("title", "")),
-                phone=str(form.get("phone", "")))
+                session,
+                principal,
+                unit_code=str(form.get("unit", "")),
+                name=str(form.get("name", "")),
+                title=str(form.get("title", "")),
+                phone=str(form.get("phone", "")),
+            )
+
     return await _form_action(request, "/org", change())
 
 
@@ -199,14 +240,26 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.USER_MANAGE, principal.unit_code)
     async with request.app[DB].transaction() as session:
-        users = list(await session.scalars(
-            select(User).where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
-            .order_by(User.unit_code, User.username)))
+        users = list(
+            await session.scalars(
+                select(User)
+                .where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
+                .order_by(User.unit_code, User.username)
+            )
+        )
         units = await request.app[ORG].units(session, principal)
-    return render_page(request, "users.html", {
-        "users": users, "units": units, "roles": list(Role),
-        "unit_names": {u.code: u.name for u in units},
-        "message": request.query.get("message"), "error": request.query.get("error")})
+    return render_page(
+        request,
+        "users.html",
+        {
+            "users": users,
+            "units": units,
+            "roles": list(Role),
+            "unit_names": {u.code: u.name for u in units},
+            "message": request.query.get("message"),
+            "error": request.query.get("error"),
+        },
+    )
 
 
 @routes.post("/admin/users")
@@ -217,9 +270,15 @@ async def users_add(request: web.Request) -> web.StreamResponse:
     async def change() -> None:
         async with request.app[DB].transaction() as session:
             await request.app[ACCOUNTS].create_user(
-                session, principal, username=str(form.get("username", "")),
-                password=str(form.get("password", "")), unit_code=str(form.get("unit", "")),
-                role=str(form.get("role", "")), display_name=str(form.get("display_name", "")))
+                session,
+                principal,
+                username=str(form.get("username", "")),
+                password=str(form.get("password", "")),
+                unit_code=str(form.get("unit", "")),
+                role=str(form.get("role", "")),
+                display_name=str(form.get("display_name", "")),
+            )
+
     return await _form_action(request, "/admin/users", change())
 
 
@@ -231,7 +290,9 @@ async def users_toggle(request: web.Request) -> web.StreamResponse:
     async def change() -> None:
         async with request.app[DB].transaction() as session:
             await request.app[ACCOUNTS].set_disabled(
-                session, principal, request.match_info["username"], form.get("disabled") == "1")
+                session, principal, request.match_info["username"], form.get("disabled") == "1"
+            )
+
     return await _form_action(request, "/admin/users", change())
 
 
@@ -240,14 +301,25 @@ async def tokens_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
     async with request.app[DB].transaction() as session:
-        tokens = list(await session.scalars(
-            select(ApiToken)
-            .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
-            .order_by(ApiToken.id)))
+        tokens = list(
+            await session.scalars(
+                select(ApiToken)
+                .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
+                .order_by(ApiToken.id)
+            )
+        )
         units = await request.app[ORG].units(session, principal)
-    return render_page(request, "tokens.html", {
-        "tokens": tokens, "units": units, "roles": list(Role), "new_token": None,
-        "error": request.query.get("error")})
+    return render_page(
+        request,
+        "tokens.html",
+        {
+            "tokens": tokens,
+            "units": units,
+            "roles": list(Role),
+            "new_token": None,
+            "error": request.query.get("error"),
+        },
+    )
 
 
 @routes.post("/admin/tokens")
@@ -257,20 +329,35 @@ async def tokens_add(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[DB].transaction() as session:
             new = await request.app[ACCOUNTS].create_token(
-                session, principal, name=str(form.get("name", "")),
-                unit_code=str(form.get("unit", "")), role=str(form.get("role", "")))
+                session,
+                principal,
+                name=str(form.get("name", "")),
+                unit_code=str(form.get("unit", "")),
+                role=str(form.get("role", "")),
+            )
     except GatewayError as exc:
         raise web.HTTPSeeOther(f"/admin/tokens?error={exc.code}") from None
     async with request.app[DB].transaction() as session:
-        tokens = list(await session.scalars(
-            select(ApiToken)
-            .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
-            .order_by(ApiToken.id)))
+        tokens = list(
+            await session.scalars(
+                select(ApiToken)
+                .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
+                .order_by(ApiToken.id)
+            )
+        )
         units = await request.app[ORG].units(session, principal)
     # The secret is rendered once, in this response, and never again.
-    response = render_page(request, "tokens.html", {
-        "tokens": tokens, "units": units, "roles": list(Role), "new_token": new.secret,
-        "error": None})
+    response = render_page(
+        request,
+        "tokens.html",
+        {
+            "tokens": tokens,
+            "units": units,
+            "roles": list(Role),
+            "new_token": new.secret,
+            "error": None,
+        },
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -281,8 +368,10 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
 
     async def change() -> None:
         async with request.app[DB].transaction() as session:
-            await request.app[ACCOUNTS].revoke_token(session, principal,
-                                                     int(request.match_info["id"]))
+            await request.app[ACCOUNTS].revoke_token(
+                session, principal, int(request.match_info["id"])
+            )
+
     return await _form_action(request, "/admin/tokens", change())
 
 
@@ -292,10 +381,14 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
     verify = request.query.get("verify") == "1"
     async with request.app[DB].transaction() as session:
-        entries = list(await session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
-            .order_by(AuditEntry.seq.desc()).limit(200)))
+        entries = list(
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+                .order_by(AuditEntry.seq.desc())
+                .limit(200)
+            )
+        )
         result = await verify_chain(session) if verify else None
     return render_page(request, "audit.html", {"entries": entries, "verify": result})
 
@@ -318,8 +411,13 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
         try:
             async with request.app[DB].transaction() as session:
                 await request.app[ACCOUNTS].change_own_password(
-                    session, principal.id, str(form.get("current", "")), new)
+                    session, principal.id, str(form.get("current", "")), new
+                )
         except GatewayError as exc:
             error = f"error.{exc.code}"
-    return render_page(request, "password.html", {"error": error, "done": error is None},
-                       status=400 if error else 200)
+    return render_page(
+        request,
+        "password.html",
+        {"error": error, "done": error is None},
+        status=400 if error else 200,
+    )

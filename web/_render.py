@@ -52,20 +52,21 @@ def render_page(
     lang = language_of(request)
     principal = request.get(PRINCIPAL_KEY)
     session = current_session(request)
-    nav = [
-        item for item in NAV
-        if principal is not None and principal.has(item.permission)
-    ]
-    html = request.app[JINJA].get_template(template).render(
-        _=lambda text: translate(lang, text),
-        lang=lang,
-        langs=LANGS,
-        principal=principal,
-        user=request.get(USER_KEY),
-        csrf=session.csrf_token if session is not None else "",
-        nav=nav,
-        path=request.path,
-        **context,
+    nav = [item for item in NAV if principal is not None and principal.has(item.permission)]
+    html = (
+        request.app[JINJA]
+        .get_template(template)
+        .render(
+            _=lambda text: translate(lang, text),
+            lang=lang,
+            langs=LANGS,
+            principal=principal,
+            user=request.get(USER_KEY),
+            csrf=session.csrf_token if session is not None else "",
+            nav=nav,
+            path=request.path,
+            **context,
+        )
     )
     response = web.Response(text=html, content_type="text/html", status=status)
     if "lang" in request.query and request.query["lang"] in LANGS:

@@ -86,7 +86,10 @@ def parse(model: type[T], data: Any, path: str = "") -> T:
     for name, field in fields.items():
         where = f"{path}.{name}" if path else name
         if name not in data:
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            if (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            ):
                 raise _fail(where, "is required")
             continue
         kwargs[name] = _convert(hints[name], data[name], where, dict(field.metadata))
@@ -120,7 +123,7 @@ def json_schema(tp: Any) -> dict[str, Any]:
     if isinstance(tp, type) and issubclass(tp, Enum):
         return {"type": "string", "enum": [m.value for m in tp]}
     if dataclasses.is_dataclass(tp):
-        hints = get_type_hints(tp)  # type: ignore[arg-type]
+        hints = get_type_hints(tp)
         props: dict[str, Any] = {}
         required = []
         for f in dataclasses.fields(tp):
@@ -129,7 +132,15 @@ def json_schema(tp: Any) -> dict[str, Any]:
                 props[f.name]["description"] = f.metadata["description"]
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 required.append(f.name)
-        return {"type": "object", "properties": props, "required": required,
-                "additionalProperties": False}
-    return {str: {"type": "string"}, int: {"type": "integer"}, float: {"type": "number"},
-            bool: {"type": "boolean"}}.get(tp, {})
+        return {
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": False,
+        }
+    return {
+        str: {"type": "string"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        bool: {"type": "boolean"},
+    }.get(tp, {})

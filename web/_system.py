@@ -21,8 +21,9 @@ async def healthz(request: web.Request) -> web.StreamResponse:
         async with request.app[DB].engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not healthy"; say which
-        return web.json_response({"status": "unavailable", "database": type(exc).__name__},
-                                 status=503)
+        return web.json_response(
+            {"status": "unavailable", "database": type(exc).__name__}, status=503
+        )
     return web.json_response({"status": "ok", "database": "ok"})
 
 

@@ -16,7 +16,13 @@ from gateway._demo import DEMO_USERS
 from tests.helpers import login
 
 C, T1, T2 = "431226000000", "431226203000", "431226100000"
-V11, V12, V13, V14, V21 = "431226203201", "431226203202", "431226203203", "431226203204", "431226100201"
+V11, V12, V13, V14, V21 = (
+    "431226203201",
+    "431226203202",
+    "431226203203",
+    "431226203204",
+    "431226100201",
+)
 ALL = [C, T1, V11, V12, V13, V14, T2, V21]
 SEES = {
     C: set(ALL),
@@ -30,11 +36,31 @@ P = Permission
 GRANTS: dict[Role, set[Permission]] = {
     Role.ADMIN: set(Permission),
     Role.OPERATOR: {P.ORG_READ, P.CAMERA_VIEW, P.CAMERA_TALK, P.RECORDING_VIEW, P.MEETING_JOIN},
-    Role.MEDIATOR: {P.ORG_READ, P.CAMERA_VIEW, P.CAMERA_TALK, P.RECORDING_VIEW,
-                    P.RECORDING_CONTROL, P.RECORDING_EXPORT, P.CASE_READ, P.CASE_WRITE,
-                    P.CASE_REVEAL_PII, P.LEDGER_READ, P.LEDGER_SUBMIT, P.MEETING_JOIN},
-    Role.CHAIR: {P.ORG_READ, P.CAMERA_VIEW, P.CAMERA_TALK, P.CAMERA_TALK_TAKEOVER,
-                 P.RECORDING_VIEW, P.CASE_READ, P.LEDGER_READ, P.MEETING_JOIN, P.MEETING_CHAIR},
+    Role.MEDIATOR: {
+        P.ORG_READ,
+        P.CAMERA_VIEW,
+        P.CAMERA_TALK,
+        P.RECORDING_VIEW,
+        P.RECORDING_CONTROL,
+        P.RECORDING_EXPORT,
+        P.CASE_READ,
+        P.CASE_WRITE,
+        P.CASE_REVEAL_PII,
+        P.LEDGER_READ,
+        P.LEDGER_SUBMIT,
+        P.MEETING_JOIN,
+    },
+    Role.CHAIR: {
+        P.ORG_READ,
+        P.CAMERA_VIEW,
+        P.CAMERA_TALK,
+        P.CAMERA_TALK_TAKEOVER,
+        P.RECORDING_VIEW,
+        P.CASE_READ,
+        P.LEDGER_READ,
+        P.MEETING_JOIN,
+        P.MEETING_CHAIR,
+    },
     Role.AUDITOR: {P.ORG_READ, P.RECORDING_VIEW, P.CASE_READ, P.LEDGER_READ, P.AUDIT_READ},
 }
 
@@ -56,8 +82,9 @@ def test_machine_accounts_follow_the_same_rules() -> None:
 
 @pytest.mark.slow
 async def test_every_demo_user_sees_exactly_its_subtree_through_the_api(client: TestClient) -> None:
-    response = await client.post("/api/session", json={"username": "county.admin",
-                                                       "password": "Zongzhi-demo-2026"})
+    response = await client.post(
+        "/api/session", json={"username": "county.admin", "password": "Zongzhi-demo-2026"}
+    )
     rooms = (await (await client.get("/api/rooms")).json())["rooms"]
     assert {r["unit"] for r in rooms} == set(ALL) and response.status == 200
     for demo in DEMO_USERS:
@@ -68,7 +95,9 @@ async def test_every_demo_user_sees_exactly_its_subtree_through_the_api(client: 
         for room in rooms:
             answer = await client.get(f"/api/rooms/{room['id']}")
             assert answer.status == (200 if room["unit"] in SEES[demo.unit] else 404), (
-                demo.username, room)
+                demo.username,
+                room,
+            )
             if answer.status == 404:
                 assert room["name"] not in await answer.text()  # nothing leaks
         visible = {r["unit"] for r in (await (await client.get("/api/rooms")).json())["rooms"]}

@@ -11,7 +11,11 @@ COUNTY, TOWNSHIP, VILLAGE = "431226000000", "431226203000", "431226203201"
 
 @pytest.mark.parametrize(
     ("code", "level", "parent"),
-    [(COUNTY, Level.COUNTY, None), (TOWNSHIP, Level.TOWNSHIP, COUNTY), (VILLAGE, Level.VILLAGE, TOWNSHIP)],
+    [
+        (COUNTY, Level.COUNTY, None),
+        (TOWNSHIP, Level.TOWNSHIP, COUNTY),
+        (VILLAGE, Level.VILLAGE, TOWNSHIP),
+    ],
 )
 def test_levels_and_parents(code: str, level: Level, parent: str | None) -> None:
     assert level_of(code) is level

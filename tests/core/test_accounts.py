@@ -1,0 +1,134 @@
+"""一人一密码 and 一机一账号: passwords, lockout, sessions, machine tokens."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core import (
+    SYSTEM,
+    AccountLockedError,
+    Accounts,
+    AuditEntry,
+    AuthenticationError,
+    ConflictError,
+    Database,
+    LoginFailedError,
+    PasswordPolicy,
+    PermissionDeniedError,
+    Principal,
+    Role,
+    SecuritySettings,
+    User,
+    WeakPasswordError,
+)
+from gateway._demo import DEMO_PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short1", "at least 10"),
+        ("onlyletterslong", "letters and digits"),
+        ("1234567890", "letters and digits"),
+        ("alice-2026-pass", "username"),
+        ("Password1", "at least 10"),
+    ],
+)
+def test_policy_refuses_weak_passwords(password: str, problem: str) -> None:
+    with pytest.raises(WeakPasswordError, match=problem):
+        PasswordPolicy(10).check(password, "alice")
+
+
+def test_policy_accepts_a_good_password() -> None:
+    PasswordPolicy(10).check("river-bank-4821", "alice")
+
+
+async def test_lockout_after_repeated_failures_is_committed_and_audited(db: Database) -> None:
+    accounts = Accounts(SecuritySettings(lockout_threshold=3, lockout_minutes=15))
+    outcomes = []
+    for _ in range(4):
+        async with db.transaction() as session:
+            outcomes.append(await accounts.authenticate(session, "hpx.watch", "wrong-password-1"))
+    assert [type(o) for o in outcomes] == [
+        LoginFailedError,
+        LoginFailedError,
+        AccountLockedError,
+        AccountLockedError,
+    ]
+    assert "try again in 15 min" in str(outcomes[-1])
+    # The right password does not open a locked account either.
+    async with db.transaction() as session:
+        assert isinstance(
+            await accounts.authenticate(session, "hpx.watch", DEMO_PASSWORD), AccountLockedError
+        )
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.object_type == "user")
+                .order_by(AuditEntry.seq.desc())
+                .limit(5)
+            )
+        )
+    assert actions.count("login.failed") == 3 and "login.locked" in actions
+    # An administrator's reset unlocks it.
+    async with db.transaction() as session:
+        await accounts.set_password(session, SYSTEM, "hpx.watch", "new-secret-8842")
+    async with db.transaction() as session:
+        assert isinstance(
+            await accounts.authenticate(session, "hpx.watch", "new-secret-8842"), User
+        )
+
+
+async def test_unknown_user_fails_like_a_wrong_password(db: Database) -> None:
+    accounts = Accounts(SecuritySettings())
+    async with db.transaction() as session:
+        outcome = await accounts.authenticate(session, "nobody", "whatever-123")
+    assert isinstance(outcome, LoginFailedError) and str(outcome) == "wrong username or password"
+
+
+async def test_township_admin_cannot_create_users_in_another_township(db: Database) -> None:
+    accounts = Accounts(SecuritySettings())
+    admin = Principal("user", 4, "hpx.admin", "431226203000", Role.ADMIN)
+    async with db.transaction() as session:
+        with pytest.raises(PermissionDeniedError):
+            await accounts.create_user(
+                session,
+                admin,
+                username="gc.new",
+                password="good-pass-123",
+                unit_code="431226100201",
+                role="operator",
+            )
+        user = await accounts.create_user(
+            session,
+            admin,
+            username="hpxc.new",
+            password="good-pass-123",
+            unit_code="431226203201",
+            role="operator",
+        )
+    assert user.unit_code == "431226203201"
+
+
+async def test_tokens_one_per_machine_and_revocable(db: Database) -> None:
+    accounts = Accounts(SecuritySettings())
+    async with db.transaction() as session:
+        new = await accounts.create_token(
+            session, SYSTEM, name="nvr-hpx-1", unit_code="431226203000", role=Role.OPERATOR
+        )
+        with pytest.raises(ConflictError, match="one machine, one account"):
+            await accounts.create_token(
+                session, SYSTEM, name="nvr-hpx-1", unit_code="431226203000", role=Role.OPERATOR
+            )
+    async with db.transaction() as session:
+        principal = await accounts.resolve_token(session, new.secret)
+        assert principal.kind == "machine" and principal.actor == "token:nvr-hpx-1"
+        stored = await session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "token.create")
+        )
+        assert stored is not None and new.secret not in stored  # never in the audit log
+        await accounts.revoke_token(session, SYSTEM, new.token.id)
+    async with db.transaction() as session:
+        with pytest.raises(AuthenticationError, match="revoked"):
+            await accounts.resolve_token(session, new.secret)
