@@ -107,3 +107,14 @@ async def client(aiohttp_client, app_settings: Settings) -> TestClient:  # type:
     from gateway import create_app
 
     return await aiohttp_client(create_app(app_settings))
+
+
+@pytest.fixture
+def no_blocking() -> Iterator[None]:
+    """Fail the test when product code blocks the event loop (file I/O, sleeps, sockets)."""
+    from blockbuster import blockbuster_ctx
+
+    with blockbuster_ctx(["core", "camera_registry", "cases", "recordings", "sessions", "web",
+                          "gateway"]) as bb:
+        yield
+    del bb

@@ -37,13 +37,21 @@ NAV: list[NavItem] = [
 
 
 def create_environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    """Compile every template up front: rendering then touches no files on the event loop."""
+    folder = Path(__file__).with_name("templates")
+    sources = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.html")}
+    environment = jinja2.Environment(
+        loader=jinja2.DictLoader(sources),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
     )
+    for name in sources:
+        environment.get_template(name)
+    return environment
 
 
 def render_page(
