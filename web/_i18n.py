@@ -115,8 +115,10 @@ def language_of(request: web.Request) -> str:
 
 
 def translate(lang: str, text: str) -> str:
+    """The text in ``lang``; for ``error.<code>`` keys without an entry, ``""`` so that the
+    caller falls back to the error's own (English) message."""
+    if text.startswith("error."):
+        return ZH.get(text, "") if lang == "zh-CN" else ""
     if lang == "zh-CN":
         return ZH.get(text, text)
-    if text.startswith("error."):
-        return ""  # English callers fall back to the error's own message
     return text
