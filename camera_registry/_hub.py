@@ -1,0 +1,307 @@
+"""StreamHub: one per camera, fans the RTSP session's frames out to every consumer.
+
+- Keeps the frames since the last video keyframe (the current GOP) so a new subscriber
+  (a WebRTC viewer, the recorder) starts at a keyframe immediately instead of waiting
+  for the camera's next IDR.
+- Every subscriber has a bounded queue (frames and bytes).  A subscriber that falls
+  behind is cut back: its queue is emptied and it resumes at the next keyframe, counted
+  in ``cutbacks``.  :meth:`StreamHub.publish` never blocks and never waits for anyone.
+- Memory is bounded: queues by their limits, the GOP cache by ``gop_max_bytes`` (a
+  camera with an absurdly long GOP simply gets no cache until its next keyframe).
+
+``publish`` is synchronous and called from the RTSP client's ``data_received``; readers
+are woken through a future each, created only while they wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from camera_registry._errors import StreamClosedError
+from camera_registry._sdp import TrackInfo
+
+__all__ = ["HubStats", "MediaFrame", "StreamHub", "Subscription"]
+
+ALL_KINDS = frozenset({"video", "audio", "talk"})
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFrame:
+    """One access unit (video) or audio frame, as the hub distributes it.
+
+    ``data`` is Annex-B H.264 with start codes (SPS/PPS before every IDR), raw G.711
+    bytes, or one raw AAC access unit.  ``timestamp`` is the RTP timestamp extended past
+    32-bit wraps, in ``clock_rate`` units (90 kHz video, the sample rate for audio).
+    ``discontinuity`` marks the first frame of a track after a (re)connect or an SSRC
+    change: timestamps restart there.  ``arrival`` is ``time.monotonic()`` on receipt.
+    """
+
+    kind: str  # "video", "audio" or "talk" (what the gateway sent to the speaker)
+    codec: str  # "H264", "PCMU", "PCMA", "MPEG4-GENERIC"
+    clock_rate: int
+    timestamp: int
+    keyframe: bool
+    data: bytes
+    arrival: float
+    discontinuity: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    fps: float  # video frames per second over the last window
+    bitrate: float  # bits per second of all tracks over the last window
+    frames: int  # frames published since creation
+    keyframes: int
+    gaps: int  # RTP sequence gaps reported by the ingest
+    subscribers: int
+    cutbacks: int  # times a slow subscriber was cut back to the next keyframe
+    dropped: int  # frames slow subscribers lost through cut-backs
+    gop_frames: int  # frames in the cached GOP
+    gop_bytes: int
+    last_frame_age: float | None  # seconds since the last frame, None if none yet
+
+
+class Subscription:
+    """A consumer's view of a hub: ``async for frame in sub`` or ``await sub.get()``."""
+
+    __slots__ = (
+        "_bytes",
+        "_closed",
+        "_hub",
+        "_queue",
+        "_waiter",
+        "_waiting_key",
+        "cutbacks",
+        "dropped",
+        "kinds",
+        "max_bytes",
+        "max_frames",
+    )
+
+    def __init__(
+        self, hub: StreamHub, kinds: frozenset[str], max_frames: int, max_bytes: int
+    ) -> None:
+        self._hub = hub
+        self.kinds = kinds
+        self.max_frames = max_frames
+        self.max_bytes = max_bytes
+        self._queue: deque[MediaFrame] = deque()
+        self._bytes = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._waiting_key = "video" in kinds
+        self._closed = False
+        self.cutbacks = 0
+        self.dropped = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def _offer(self, frame: MediaFrame) -> None:
+        if frame.kind not in self.kinds:
+            return
+        if self._waiting_key:
+            if not (frame.keyframe and frame.kind == "video"):
+                return
+            self._waiting_key = False
+        queue = self._queue
+        if len(queue) >= self.max_frames or self._bytes + len(frame.data) > self.max_bytes:
+            # Too slow: start over at the next keyframe rather than stall the reader or
+            # grow memory; the keyframe itself may be this frame.
+            lost = len(queue)
+            self.cutbacks += 1
+            self.dropped += lost
+            queue.clear()
+            self._bytes = 0
+            self._hub._count_cutback(lost)
+            if not (frame.keyframe and frame.kind == "video") and "video" in self.kinds:
+                self._waiting_key = True
+                return
+        queue.append(frame)
+        self._bytes += len(frame.data)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _backlog(self, frames: Iterable[MediaFrame]) -> None:
+        for frame in frames:
+            self._offer(frame)
+
+    def get_nowait(self) -> MediaFrame | None:
+        """The next queued frame, or None; raises :class:`StreamClosedError` once closed."""
+        if self._queue:
+            frame = self._queue.popleft()
+            self._bytes -= len(frame.data)
+            return frame
+        if self._closed:
+            raise StreamClosedError("the camera stream subscription is closed")
+        return None
+
+    async def get(self) -> MediaFrame:
+        """Wait for the next frame; raises :class:`StreamClosedError` once closed."""
+        while True:
+            frame = self.get_nowait()
+            if frame is not None:
+                return frame
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> MediaFrame:
+        try:
+            return await self.get()
+        except StreamClosedError:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        """Stop receiving; idempotent.  Queued frames can still be read."""
+        if self._closed:
+            return
+        self._closed = True
+        self._hub._remove(self)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class StreamHub:
+    """Fan-out of one camera's frames to any number of bounded subscribers."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        *,
+        gop_max_bytes: int = 16 * 1024 * 1024,
+        stats_window: float = 2.0,
+    ) -> None:
+        self.camera_id = camera_id
+        self.tracks: tuple[TrackInfo, ...] = ()
+        self._subs: list[Subscription] = []
+        self._gop: list[MediaFrame] = []
+        self._gop_bytes = 0
+        self._gop_valid = False
+        self._gop_max_bytes = gop_max_bytes
+        self._window = stats_window
+        self._recent: deque[tuple[float, int, bool]] = deque()
+        self._frames = 0
+        self._keyframes = 0
+        self._gaps = 0
+        self._cutbacks = 0
+        self._dropped = 0
+        self._last_arrival: float | None = None
+        self._closed = False
+
+    def set_tracks(self, tracks: Iterable[TrackInfo]) -> None:
+        """The tracks of the current RTSP session (codecs, sprop …) for consumers."""
+        self.tracks = tuple(tracks)
+
+    def note_gap(self, count: int = 1) -> None:
+        self._gaps += count
+
+    def discontinuity(self) -> None:
+        """A new session or SSRC: the cached GOP no longer matches what comes next."""
+        self._gop = []
+        self._gop_bytes = 0
+        self._gop_valid = False
+
+    def publish(self, frame: MediaFrame) -> None:
+        """Hand a frame to every subscriber; never blocks.  Called on the event loop."""
+        if self._closed:
+            return
+        self._frames += 1
+        size = len(frame.data)
+        now = frame.arrival
+        self._last_arrival = now
+        is_video = frame.kind == "video"
+        recent = self._recent
+        recent.append((now, size, is_video))
+        horizon = now - self._window
+        while recent[0][0] < horizon:
+            recent.popleft()
+        if is_video and frame.keyframe:
+            self._keyframes += 1
+            self._gop = [frame]
+            self._gop_bytes = size
+            self._gop_valid = True
+        elif self._gop_valid:
+            self._gop.append(frame)
+            self._gop_bytes += size
+            if self._gop_bytes > self._gop_max_bytes:
+                self._gop = []
+                self._gop_bytes = 0
+                self._gop_valid = False
+        for sub in self._subs:
+            sub._offer(frame)
+
+    def subscribe(
+        self,
+        kinds: Iterable[str] = ALL_KINDS,
+        *,
+        max_frames: int = 400,
+        max_bytes: int = 24 * 1024 * 1024,
+    ) -> Subscription:
+        """A new subscriber; with video it starts at the cached keyframe when there is one."""
+        if self._closed:
+            raise StreamClosedError(f"the stream hub of camera {self.camera_id} is closed")
+        wanted = frozenset(kinds)
+        unknown = wanted - ALL_KINDS
+        if unknown or not wanted:
+            raise ValueError(f"subscription kinds must be among {sorted(ALL_KINDS)}: {kinds!r}")
+        sub = Subscription(self, wanted, max_frames, max_bytes)
+        if self._gop_valid and "video" in wanted:
+            sub._backlog(self._gop)
+        self._subs.append(sub)
+        return sub
+
+    def _remove(self, sub: Subscription) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+
+    def _count_cutback(self, dropped: int) -> None:
+        self._cutbacks += 1
+        self._dropped += dropped
+
+    def stats(self) -> HubStats:
+        now = time.monotonic()
+        horizon = now - self._window
+        video = [t for t, _, v in self._recent if v and t >= horizon]
+        size = sum(s for t, s, _ in self._recent if t >= horizon)
+        span = video[-1] - video[0] if len(video) > 1 else 0.0
+        fps = (len(video) - 1) / span if span > 0 else 0.0
+        return HubStats(
+            fps=fps,
+            bitrate=size * 8 / self._window,
+            frames=self._frames,
+            keyframes=self._keyframes,
+            gaps=self._gaps,
+            subscribers=len(self._subs),
+            cutbacks=self._cutbacks,
+            dropped=self._dropped,
+            gop_frames=len(self._gop),
+            gop_bytes=self._gop_bytes,
+            last_frame_age=None if self._last_arrival is None else now - self._last_arrival,
+        )
+
+    def close(self) -> None:
+        """End every subscription; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for sub in list(self._subs):
+            sub.close()
+        self._gop = []
+        self._gop_bytes = 0
+        self._gop_valid = False
