@@ -59,7 +59,7 @@ format: deps ## apply ruff's formatting and autofixes
 	$(VENV)/bin/ruff check --fix .
 
 bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md)
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) -m bench.$$(basename $$b .py) || exit 1; done
 
 clean: ## remove the venv, stamps and caches (not the data directory)
 	rm -rf $(VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache *.egg-info
