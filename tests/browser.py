@@ -26,10 +26,14 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-@asynccontextmanager
-async def chromium(extra_args: list[str] | None = None) -> AsyncIterator[Browser]:
+def _require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run `make deps`")
+
+
+@asynccontextmanager
+async def chromium(extra_args: list[str] | None = None) -> AsyncIterator[Browser]:
+    _require_chromium()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS + (extra_args or []))
         try:
