@@ -1,7 +1,7 @@
 """The ground floor: settings, database, organisation, accounts, authorization, audit, errors."""
 
 from ._accounts import AccountLockedError, Accounts, LoginFailedError, NewToken, principal_of
-from ._audit import AuditBreak, record, verify_chain
+from ._audit import AuditBreak, in_scope, record, verify_chain
 from ._authz import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, can
 from ._db import Base, Database, UTCDateTime, utcnow
 from ._migrate import SchemaNotCurrentError, check_schema, migrate
@@ -80,6 +80,7 @@ __all__ = [
     "can",
     "check_schema",
     "contains",
+    "in_scope",
     "level_of",
     "load_settings",
     "migrate",

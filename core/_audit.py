@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._authz import Principal
 from ._db import utcnow
 from ._models import AuditEntry, AuditHead
+from ._units import Level, scope_prefix
 
-__all__ = ["GENESIS_HASH", "AuditBreak", "entry_hash", "record", "verify_chain"]
+__all__ = ["GENESIS_HASH", "AuditBreak", "entry_hash", "in_scope", "record", "verify_chain"]
 
 GENESIS_HASH = "0" * 64
 
@@ -105,6 +106,15 @@ async def record(
     session.add(entry)
     await session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
     return entry
+
+
+def in_scope(principal: Principal) -> ColumnElement[bool]:
+    """Entries a caller may read: those of its subtree; the county also sees entries tied to
+    no unit (failed sign-ins with unknown usernames, gateway-wide events)."""
+    own = AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code), autoescape=True)
+    if principal.kind == "system" or principal.level is Level.COUNTY:
+        return or_(own, AuditEntry.unit_code.is_(None))
+    return own
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from core import (
     RoomKind,
     User,
     authorize,
+    in_scope,
     scope_prefix,
     verify_chain,
 )
@@ -372,9 +373,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise web.HTTPBadRequest(reason="limit and before must be integers") from None
     async with request.app[DB].transaction() as session:
-        query = select(AuditEntry).where(
-            AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code))
-        )
+        query = select(AuditEntry).where(in_scope(principal))
         if before is not None:
             query = query.where(AuditEntry.seq < before)
         rows = await session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit))

@@ -22,6 +22,7 @@ from core import (
     User,
     authorize,
     build_tree,
+    in_scope,
     level_of,
     scope_prefix,
     verify_chain,
@@ -128,7 +129,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             audit = list(
                 await session.scalars(
                     select(AuditEntry)
-                    .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+                    .where(in_scope(principal))
                     .order_by(AuditEntry.seq.desc())
                     .limit(10)
                 )
@@ -384,7 +385,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         entries = list(
             await session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.unit_code.startswith(scope_prefix(principal.unit_code)))
+                .where(in_scope(principal))
                 .order_by(AuditEntry.seq.desc())
                 .limit(200)
             )
