@@ -1,0 +1,392 @@
+"""Pages of the case module (zh-CN by default): case list with search, intake form, case
+timeline with mediation-session control, and the ledger/KPI dashboard with charts.
+
+Forms post back to these handlers (CSRF token in ``_csrf``); a refused change re-renders
+the page with the service's reason and the HTTP status of its kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import select
+
+from cases import (
+    CaseStatus,
+    Channel,
+    DisputeType,
+    IntakeInput,
+    MediatorKind,
+    Month,
+    Outcome,
+    PartyInput,
+    RevealedParty,
+    SessionInput,
+    Stage,
+    label,
+)
+from core import GatewayError, Level, Permission, Principal, Room, Unit, can, scope_prefix
+
+from ._api_cases import CASES, LEDGERS, parse_month, query_of
+from ._charts_cases import grouped_bars, hbars
+from ._context import DB, current_principal
+from ._i18n import language_of
+from ._middleware import status_of
+from ._render import render_page
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+
+_VOCABULARIES: dict[str, Any] = {
+    "type": DisputeType,
+    "channel": Channel,
+    "outcome": Outcome,
+    "kind": MediatorKind,
+    "status": CaseStatus,
+    "stage": Stage,
+}
+
+
+def _labeller(request: web.Request) -> Callable[[str, str | None], str]:
+    lang = "en" if language_of(request) == "en" else "zh"
+
+    def lbl(kind: str, value: str | None) -> str:
+        if not value:
+            return ""
+        try:
+            return label(_VOCABULARIES[kind](value), lang)
+        except ValueError:
+            return value
+
+    return lbl
+
+
+async def _unit_names(request: web.Request, principal: Principal) -> dict[str, str]:
+    async with request.app[DB].transaction() as session:
+        units = await session.scalars(select(Unit).order_by(Unit.code))
+        prefix = scope_prefix(principal.unit_code)
+        return {u.code: u.name for u in units if u.code.startswith(prefix)}
+
+
+def _common(request: web.Request) -> dict[str, Any]:
+    return {
+        "lbl": _labeller(request),
+        "types": list(DisputeType),
+        "channels": list(Channel),
+        "statuses": list(CaseStatus),
+        "outcomes": list(Outcome),
+        "kinds": list(MediatorKind),
+        "levels": list(Level),
+    }
+
+
+def _names(text: str) -> list[str]:
+    for sep in ("，", "、", ";", "；"):
+        text = text.replace(sep, ",")
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+# ---------------------------------------------------------------------- list
+
+
+@routes.get("/cases")
+async def case_list(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    error = None
+    try:
+        query = query_of(request.query)
+        page = await request.app[CASES].search(principal, query)
+    except GatewayError as exc:
+        error, page, query = exc, None, None
+    params = {k: v for k, v in request.query.items() if k != "offset"}
+    offset = query.offset if query else 0
+    limit = query.limit if query else 50
+    return render_page(
+        request,
+        "cases_list.html",
+        {
+            **_common(request),
+            "page": page,
+            "q": request.query,
+            "error": error,
+            "units": await _unit_names(request, principal),
+            "can_write": principal.has(Permission.CASE_WRITE),
+            "prev_link": f"?{urlencode({**params, 'offset': max(offset - limit, 0)})}"
+            if offset
+            else None,
+            "next_link": f"?{urlencode({**params, 'offset': offset + limit})}"
+            if page and offset + limit < page.total
+            else None,
+        },
+        status=status_of(error) if error else 200,
+    )
+
+
+# -------------------------------------------------------------------- intake
+
+
+@routes.get("/cases/new")
+async def intake_form(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    return await _render_intake(request, principal, {}, None)
+
+
+async def _render_intake(
+    request: web.Request, principal: Principal, form: Mapping[str, Any], error: GatewayError | None
+) -> web.StreamResponse:
+    units = {
+        code: name
+        for code, name in (await _unit_names(request, principal)).items()
+        if can(principal, Permission.CASE_WRITE, code)
+    }
+    return render_page(
+        request,
+        "cases_new.html",
+        {**_common(request), "form": form, "error": error, "units": units},
+        status=status_of(error) if error else 200,
+    )
+
+
+@routes.post("/cases/new")
+async def intake_submit(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    form = await request.post()
+    parties = []
+    for i in range(3):
+        name = _text(form, f"party{i}_name").strip()
+        if name:
+            parties.append(
+                PartyInput(
+                    name=name,
+                    role=_text(form, f"party{i}_role") or "applicant",
+                    id_number=_text(form, f"party{i}_id").strip() or None,
+                    phone=_text(form, f"party{i}_phone").strip() or None,
+                )
+            )
+    data = IntakeInput(
+        dispute_type=_text(form, "dispute_type"),
+        channel=_text(form, "channel"),
+        summary=_text(form, "summary"),
+        parties=parties,
+        unit=_text(form, "unit") or None,
+        mediator=_text(form, "mediator").strip() or None,
+        townships=_names(_text(form, "townships")),
+    )
+    try:
+        detail = await request.app[CASES].intake(principal, data)
+    except GatewayError as exc:
+        # Re-show what was typed, except personal data: it is typed again, never echoed.
+        safe = {k: v for k, v in form.items() if not k.startswith("party") or k.endswith("_role")}
+        return await _render_intake(request, principal, safe, exc)
+    raise web.HTTPSeeOther(f"/cases/{detail.summary.id}")
+
+
+# ------------------------------------------------------------------ timeline
+
+
+async def _render_case(
+    request: web.Request,
+    case_id: int,
+    *,
+    error: GatewayError | None = None,
+    revealed: RevealedParty | None = None,
+) -> web.StreamResponse:
+    principal = current_principal(request)
+    detail = await request.app[CASES].get(principal, case_id)
+    current = detail.summary.current_unit
+    writable = can(principal, Permission.CASE_WRITE, current)
+    rooms: list[Room] = []
+    if writable:
+        async with request.app[DB].transaction() as session:
+            rooms = list(
+                await session.scalars(
+                    select(Room).where(Room.unit_code == current, Room.kind == "mediation")
+                )
+            )
+    timeline = sorted(
+        [("event", e.at, e) for e in detail.events]
+        + [("session", s.ended_at or s.started_at or s.scheduled_for, s) for s in detail.sessions],
+        key=lambda item: (item[1] is None, item[1]),
+    )
+    async with request.app[DB].transaction() as session:
+        names = {u.code: u.name for u in await session.scalars(select(Unit))}
+    return render_page(
+        request,
+        "cases_detail.html",
+        {
+            **_common(request),
+            "d": detail,
+            "c": detail.summary,
+            "a": detail.assessment,
+            "timeline": timeline,
+            "rooms": rooms,
+            "writable": writable,
+            "can_reveal": principal.has(Permission.CASE_REVEAL_PII),
+            "revealed": revealed,
+            "error": error,
+            "names": names,
+            "running": [s for s in detail.sessions if s.state == "in_progress"],
+            "scheduled": [s for s in detail.sessions if s.state == "scheduled"],
+        },
+        status=status_of(error) if error else 200,
+    )
+
+
+@routes.get("/cases/{id:\\d+}")
+async def case_page(request: web.Request) -> web.StreamResponse:
+    return await _render_case(request, int(request.match_info["id"]))
+
+
+def _actions(
+    request: web.Request, principal: Principal, case_id: int, form: Mapping[str, Any]
+) -> dict[str, Callable[[], Awaitable[object]]]:
+    cases = request.app[CASES]
+    when = _text(form, "scheduled_for")
+    sid = int(_text(form, "sid") or 0)
+    return {
+        "session": lambda: cases.sessions.add(
+            principal,
+            case_id,
+            SessionInput(
+                room_id=int(_text(form, "room_id") or 0),
+                mediators=_names(_text(form, "mediators")),
+                mode=_text(form, "mode") or "record",
+                mediator_kind=_text(form, "mediator_kind") or "peoples_mediation",
+                attendees=_names(_text(form, "attendees")),
+                linked_leader=_text(form, "linked_leader") or None,
+                resident_official=_text(form, "resident_official") or None,
+                outcome=_text(form, "outcome") or None,
+                notes=_text(form, "notes"),
+                # datetime-local has no zone: the centres work in China time.
+                scheduled_for=f"{when}:00+08:00" if when else None,
+            ),
+        ),
+        "start": lambda: cases.sessions.start(principal, case_id, sid),
+        "finish": lambda: cases.sessions.finish(
+            principal, case_id, sid, outcome=_text(form, "outcome"), notes=_text(form, "notes")
+        ),
+        "escalate": lambda: cases.escalate(
+            principal, case_id, _text(form, "to_level"), _text(form, "reason")
+        ),
+        "leader": lambda: cases.take_charge(principal, case_id, _text(form, "leader")),
+        "close": lambda: cases.close(
+            principal, case_id, resolved=_text(form, "resolved") == "yes", note=_text(form, "note")
+        ),
+        "reopen": lambda: cases.reopen(principal, case_id, _text(form, "reason")),
+        "petition": lambda: cases.link_petition(
+            principal, case_id, filed_on=_text(form, "filed_on"), reference=_text(form, "reference")
+        ),
+    }
+
+
+@routes.post("/cases/{id:\\d+}")
+async def case_action(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    case_id = int(request.match_info["id"])
+    form = await request.post()
+    action = _text(form, "action")
+    try:
+        if action == "reveal":
+            party = await request.app[CASES].reveal(principal, case_id, int(_text(form, "pid")))
+            return await _render_case(request, case_id, revealed=party)
+        actions = _actions(request, principal, case_id, form)
+        if action not in actions:
+            raise web.HTTPBadRequest(reason=f"unknown action {action!r}")
+        await actions[action]()
+    except GatewayError as exc:
+        return await _render_case(request, case_id, error=exc)
+    except ValueError:
+        raise web.HTTPBadRequest(reason="malformed form field") from None
+    raise web.HTTPSeeOther(f"/cases/{case_id}")
+
+
+# -------------------------------------------------------------------- ledger
+
+
+@routes.get("/ledger")
+async def ledger_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    ledgers = request.app[LEDGERS]
+    today = ledgers.today()
+    month = parse_month(request.query["month"]) if request.query.get("month") else Month.of(today)
+    unit = request.query.get("unit") or principal.unit_code
+    ledger = await ledgers.ledger(principal, unit, month)
+    names = await _unit_names(request, principal)
+    kpi_units = [unit, *(r.unit for r in ledger.stages if r.unit != unit)]
+    kpis = [await ledgers.kpi(principal, code, month.year) for code in kpi_units]
+    trend = await ledgers.trend(principal, unit, month)
+    snapshots = await ledgers.snapshots(principal, unit, month)
+    board = await ledgers.board(principal, month)
+    lbl = _labeller(request)
+    scale = max([0.2, *(float(k.share or 0) for k in kpis)])
+    stage_totals = {s: sum(r.counts[s] for r in ledger.stages) for s in Stage}
+    return render_page(
+        request,
+        "ledger.html",
+        {
+            **_common(request),
+            "ledger": ledger,
+            "unit": unit,
+            "month": month,
+            "months": [str(m) for m in _recent(Month.of(today), 12)],
+            "names": names,
+            "trend": grouped_bars(
+                [f"{p.month.month}月" for p in trend],
+                [[p.received for p in trend], [p.closed for p in trend]],
+            ),
+            "by_type": hbars(
+                sorted(
+                    ((lbl("type", t.value), n) for t, n in ledger.by_type.items() if n),
+                    key=lambda item: -item[1],
+                )
+            ),
+            "funnel": hbars(
+                [(lbl("stage", s.value), stage_totals[s]) for s in Stage], centred=True
+            ),
+            "kpis": [
+                {
+                    "kpi": k,
+                    "name": names.get(k.unit, k.unit),
+                    "length": 360 * float(k.share or 0) / scale,
+                    "limit_x": 360 * float(k.limit) / scale,
+                }
+                for k in kpis
+            ],
+            "snapshots": snapshots,
+            "board": board,
+            "can_submit": can(principal, Permission.LEDGER_SUBMIT, unit),
+            "error": request.query.get("error"),
+            "message": request.query.get("message"),
+        },
+    )
+
+
+def _recent(last: Month, count: int) -> list[Month]:
+    months = [last]
+    while len(months) < count:
+        months.append(months[-1].previous())
+    return months
+
+
+@routes.post("/ledger/submit")
+async def ledger_submit(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    form = await request.post()
+    unit, month = _text(form, "unit"), _text(form, "month")
+    back = {"unit": unit, "month": month}
+    try:
+        await request.app[LEDGERS].submit(
+            principal, unit, parse_month(month), _text(form, "reason")
+        )
+    except GatewayError as exc:
+        raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'error': exc.message})}") from None
+    raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'message': 'submitted'})}")
