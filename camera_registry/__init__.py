@@ -1,46 +1,93 @@
-"""Cameras: the asyncio RTSP client with the ONVIF audio backchannel, the per-camera stream
-hub, and ingest supervision (reconnects, online/offline events)."""
+"""Cameras: registration (ONVIF or RTSP URL) and WS-Discovery, the asyncio RTSP client with
+the ONVIF audio backchannel, the per-camera stream hub, ingest supervision (reconnects,
+online/offline events), picture health, and the manager that runs every camera by id."""
 
 from ._audio import alaw_decode, alaw_encode, g711_decode, g711_encode, ulaw_decode, ulaw_encode
+from ._discovery import MULTICAST_TARGET, DiscoveredDevice, discover
 from ._errors import (
     BackchannelUnavailableError,
     CameraAuthError,
     CameraConnectionError,
     CameraError,
+    CameraNotFoundError,
     CameraTimeoutError,
     InvalidStreamUrlError,
     MalformedMediaError,
     RtspStatusError,
     StreamClosedError,
 )
+from ._health import HealthSampler, PictureMetrics, PictureVerdict, judge, measure
 from ._hub import HubStats, MediaFrame, StreamHub, Subscription
 from ._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
+from ._manager import CameraManager, CameraSpec, CameraState, StateFeed, clock_warning
+from ._metrics import CameraCollector
+from ._models import Camera
+from ._onvif import OnvifDevice, OnvifError, OnvifProfile, read_onvif_device
+from ._probe import StreamProbe, fetch_snapshot, keyframe_jpeg, probe_stream
+from ._registry import (
+    CameraChanges,
+    CameraRegistration,
+    CameraRegistry,
+    CameraView,
+    OnvifAddress,
+    split_rtsp_url,
+)
 from ._rtsp_client import RtspClient
 from ._sdp import TrackInfo
 
 __all__ = [
     "BACKOFF_STEPS",
+    "MULTICAST_TARGET",
     "BackchannelUnavailableError",
+    "Camera",
     "CameraAuthError",
+    "CameraChanges",
+    "CameraCollector",
     "CameraConnectionError",
     "CameraError",
     "CameraIngest",
+    "CameraManager",
+    "CameraNotFoundError",
+    "CameraRegistration",
+    "CameraRegistry",
+    "CameraSpec",
+    "CameraState",
     "CameraTimeoutError",
+    "CameraView",
+    "DiscoveredDevice",
+    "HealthSampler",
     "HubStats",
     "IngestEvent",
     "InvalidStreamUrlError",
     "MalformedMediaError",
     "MediaFrame",
+    "OnvifAddress",
+    "OnvifDevice",
+    "OnvifError",
+    "OnvifProfile",
+    "PictureMetrics",
+    "PictureVerdict",
     "RtspClient",
     "RtspStatusError",
+    "StateFeed",
     "StreamClosedError",
     "StreamHub",
+    "StreamProbe",
     "Subscription",
     "TrackInfo",
     "alaw_decode",
     "alaw_encode",
+    "clock_warning",
+    "discover",
+    "fetch_snapshot",
     "g711_decode",
     "g711_encode",
+    "judge",
+    "keyframe_jpeg",
+    "measure",
+    "probe_stream",
+    "read_onvif_device",
+    "split_rtsp_url",
     "ulaw_decode",
     "ulaw_encode",
 ]

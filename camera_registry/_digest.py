@@ -71,6 +71,10 @@ class RtspAuthenticator:
     def scheme(self) -> str | None:
         return self._challenge.scheme if self._challenge else None
 
+    @property
+    def nonce(self) -> str | None:
+        return self._challenge.params.get("nonce") if self._challenge else None
+
     def accept(self, challenges: Iterable[Challenge]) -> bool:
         """Pick the strongest supported challenge; False if none is supported."""
         best: Challenge | None = None

@@ -6,13 +6,20 @@ The web layer maps the core kinds (``InvalidInputError`` → 400, ``UnavailableE
 
 from __future__ import annotations
 
-from core.errors import ConflictError, GatewayError, InvalidInputError, UnavailableError
+from core.errors import (
+    ConflictError,
+    GatewayError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
 
 __all__ = [
     "BackchannelUnavailableError",
     "CameraAuthError",
     "CameraConnectionError",
     "CameraError",
+    "CameraNotFoundError",
     "CameraTimeoutError",
     "InvalidStreamUrlError",
     "MalformedMediaError",
@@ -84,3 +91,9 @@ class InvalidStreamUrlError(CameraError, InvalidInputError):
     """The stream URL is not an ``rtsp://`` URL with a host."""
 
     code = "invalid_stream_url"
+
+
+class CameraNotFoundError(CameraError, NotFoundError):
+    """No camera with this id (or not one the caller may see); also unknown to the manager."""
+
+    code = "camera_not_found"

@@ -217,6 +217,8 @@ class RtspClient:
         self.aggregate_url = self.url
         self.tracks: tuple[TrackInfo, ...] = ()
         self.backchannel: TrackInfo | None = None
+        #: every sendonly (backchannel) audio format the camera offered, in SDP order
+        self.backchannel_offer: tuple[TrackInfo, ...] = ()
         self.listen_only_reason: str | None = None
         self.last_media_at = 0.0
         self.server = ""
@@ -324,6 +326,7 @@ class RtspClient:
         back: TrackInfo | None = None
         for m in media:
             if m.direction == "sendonly" and m.kind == "audio":
+                self.backchannel_offer += tuple(m.tracks())
                 options = [t for t in m.tracks() if t.codec in _G711]
                 options.sort(key=lambda t: _G711.index(t.codec))
                 if options and back is None:
@@ -405,7 +408,12 @@ class RtspClient:
             if resp.status == 401 and self._auth is not None:
                 challenges = parse_www_authenticate(resp.header_all("WWW-Authenticate"))
                 stale = any(c.params.get("stale", "").lower() == "true" for c in challenges)
-                if (self._auth.scheme is None or stale) and self._auth.accept(challenges):
+                # Nonces expire (often after minutes) and many cameras issue a new one
+                # without stale=true: a fresh nonce deserves one more try, never more.
+                fresh = any(
+                    c.params.get("nonce") not in (None, self._auth.nonce) for c in challenges
+                )
+                if (self._auth.scheme is None or stale or fresh) and self._auth.accept(challenges):
                     resp = await self._send(method, url, headers)
             if resp.status == 401:
                 if self._auth is None:

@@ -1,0 +1,110 @@
+"""Demo cameras for ``make demo``: a simulated fleet in its own process, registered over ONVIF.
+
+The gateway never imports the simulator: it starts ``python -m simulator`` as a separate
+process (as a real site has separate cameras), reads the endpoints JSON it prints, and
+registers one camera per demo room that has none, through the same registry code path an
+administrator uses.  Fixed ports keep earlier registrations valid across demo restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from camera_registry import CameraError, CameraRegistration, CameraRegistry, OnvifAddress
+from core import SYSTEM, Database, Room, SecretBox
+from core.errors import UnavailableError
+
+__all__ = ["DemoFleet", "register_demo_cameras", "start_demo_fleet"]
+
+log = logging.getLogger("gateway.demo")
+
+
+@dataclass
+class DemoFleet:
+    process: subprocess.Popen[str]
+    endpoints: dict[str, Any]
+
+    @property
+    def cameras(self) -> list[dict[str, Any]]:
+        return list(self.endpoints["cameras"])
+
+    def stop(self) -> None:
+        """Terminate the simulator process (idempotent)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
+    """Start ``count`` simulated cameras; returns once they serve (blocking: CLI only)."""
+    command = [
+        sys.executable,
+        "-m",
+        "simulator",
+        "--cameras",
+        str(count),
+        "--base-port",
+        str(base_port),
+        "--discovery-port",
+        "0",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    document = ""
+    while True:
+        line = process.stdout.readline()
+        if not line:
+            process.wait()
+            raise UnavailableError(
+                f"the camera simulator exited ({process.returncode}) before serving; "
+                f"run `{' '.join(command)}` to see why (ports {base_port}+ in use?)"
+            )
+        document += line
+        try:
+            endpoints = json.loads(document)
+        except json.JSONDecodeError:
+            continue
+        return DemoFleet(process, endpoints)
+
+
+async def register_demo_cameras(db: Database, secrets: SecretBox, fleet: DemoFleet) -> int:
+    """Register a simulated camera in every room without a camera; the number registered."""
+    from camera_registry import Camera
+
+    registry = CameraRegistry(db, secrets)
+    async with db.transaction() as session:
+        rooms = list(await session.scalars(select(Room).order_by(Room.unit_code, Room.id)))
+        used_rooms = set(await session.scalars(select(Camera.room_id)))
+        used_ports = {p for p in await session.scalars(select(Camera.onvif_port)) if p}
+    free = [c for c in fleet.cameras if c["onvif"]["port"] not in used_ports]
+    registered = 0
+    for room in rooms:
+        if room.id in used_rooms:
+            continue
+        if not free:
+            log.warning("more demo rooms than simulated cameras; some rooms stay without one")
+            break
+        camera = free.pop(0)
+        address = OnvifAddress(
+            camera["onvif"]["host"], camera["onvif"]["port"], camera["username"], camera["password"]
+        )
+        try:
+            await registry.register(SYSTEM, CameraRegistration(room_id=room.id, onvif=address))
+        except CameraError as exc:
+            log.warning("demo camera not registered", extra={"room": room.id, "error": exc.message})
+            continue
+        registered += 1
+    return registered
