@@ -1,0 +1,49 @@
+"""Live view over WebRTC without transcoding, and talk-back into the room.
+
+:class:`LiveSessions` answers WHEP-style offers: a viewer gets the camera's H.264 access
+units as received (aiortc packs them; nothing is encoded) and its G.711 audio (AAC is
+transcoded to Opus); a talker's microphone reaches the camera speaker as G.711 in steady
+20 ms packets through the ONVIF backchannel, one talker per camera (the talk floor).
+Every session is authorized by unit scope, audited at start and stop, and owned until
+closed.
+"""
+
+from ._errors import (
+    CameraNotLiveError,
+    InvalidOfferError,
+    ListenOnlyError,
+    SessionError,
+    SessionNotFoundError,
+    SessionsClosedError,
+    TalkFloorBusyError,
+    TalkTakeoverDeniedError,
+)
+from ._floor import FloorHolder
+from ._signalling import (
+    CameraRef,
+    HubSource,
+    IceServer,
+    LiveSessions,
+    LiveSettings,
+    SessionAnswer,
+    SessionInfo,
+)
+
+__all__ = [
+    "CameraNotLiveError",
+    "CameraRef",
+    "FloorHolder",
+    "HubSource",
+    "IceServer",
+    "InvalidOfferError",
+    "ListenOnlyError",
+    "LiveSessions",
+    "LiveSettings",
+    "SessionAnswer",
+    "SessionError",
+    "SessionInfo",
+    "SessionNotFoundError",
+    "SessionsClosedError",
+    "TalkFloorBusyError",
+    "TalkTakeoverDeniedError",
+]

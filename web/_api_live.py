@@ -1,0 +1,193 @@
+"""JSON/SDP API of live view and talk-back (WHEP-style signalling).
+
+``POST /api/cameras/{id}/whep`` with an ``application/sdp`` offer answers ``201 Created``
+with the SDP answer and a ``Location`` to ``DELETE`` when done; ``/talk`` does the same
+for a send-only microphone and takes the camera's talk floor (409 with who holds it).
+The camera's unit decides who may open it; a refusal names neither camera nor unit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from camera_registry import CameraManager, CameraState
+from core import InvalidInputError, Permission, UnavailableError, authorize, can
+from sessions import CameraRef, LiveSessions
+
+from ._api import Api
+from ._api_cameras import CAMERAS
+from ._context import current_principal
+
+__all__ = ["LIVE", "api"]
+
+#: The live-view and talk sessions of this process.
+LIVE = web.AppKey("live", LiveSessions)
+
+api = Api("live")
+
+_SDP = "application/sdp"
+_OFFER_SCHEMA = {"type": "string", "description": "SDP offer (RFC 8866)"}
+
+
+def _manager(request: web.Request) -> CameraManager:
+    manager = request.app.get(CAMERAS)
+    if manager is None:
+        raise UnavailableError("cameras are not running in this gateway process")
+    return manager
+
+
+def _live(request: web.Request) -> LiveSessions:
+    live = request.app.get(LIVE)
+    if live is None:
+        raise UnavailableError("live view is not running in this gateway process")
+    return live
+
+
+def _camera(request: web.Request) -> CameraRef:
+    """The camera of the path, authorized for viewing (403 outside the caller's scope)."""
+    spec = _manager(request).spec(int(request.match_info["camera_id"]))
+    authorize(current_principal(request), Permission.CAMERA_VIEW, spec.unit_code)
+    return CameraRef(spec.camera_id, spec.unit_code, spec.name)
+
+
+async def _offer(request: web.Request) -> str:
+    if request.content_type != _SDP:
+        raise InvalidInputError(
+            f"send the offer as {_SDP} (got {request.content_type or 'no content type'})"
+        )
+    return await request.text()
+
+
+def _answer(request: web.Request, kind: str, session_id: str, sdp: str) -> web.Response:
+    location = f"/api/cameras/{request.match_info['camera_id']}/{kind}/{session_id}"
+    return web.Response(
+        status=201,
+        text=sdp,
+        content_type=_SDP,
+        headers={"Location": location, "Cache-Control": "no-store"},
+    )
+
+
+@api.post(
+    "/api/cameras/{camera_id:\\d+}/whep",
+    "Watch a camera (WHEP): SDP offer in, 201 with the SDP answer and a Location to DELETE",
+    body=_OFFER_SCHEMA,
+    body_type=_SDP,
+    status=201,
+)
+async def open_view(request: web.Request) -> web.StreamResponse:
+    camera = _camera(request)
+    offer = await _offer(request)
+    answer = await _live(request).open_view(current_principal(request), camera, offer)
+    return _answer(request, "whep", answer.session_id, answer.sdp)
+
+
+@api.delete(
+    "/api/cameras/{camera_id:\\d+}/whep/{session_id}",
+    "Stop watching (end the WHEP session)",
+    status=204,
+)
+async def close_view(request: web.Request) -> web.StreamResponse:
+    await _live(request).hang_up(
+        current_principal(request), request.match_info["session_id"], kind="view"
+    )
+    return web.Response(status=204)
+
+
+@api.post(
+    "/api/cameras/{camera_id:\\d+}/talk",
+    "Talk into the room: SDP offer with a send-only microphone in, 201 with the answer; "
+    "409 names who holds the floor; ?takeover=1 for a chair or administrator",
+    body=_OFFER_SCHEMA,
+    body_type=_SDP,
+    status=201,
+    query=("takeover",),
+)
+async def open_talk(request: web.Request) -> web.StreamResponse:
+    camera = _camera(request)
+    offer = await _offer(request)
+    takeover = request.query.get("takeover", "") in ("1", "true", "yes")
+    answer = await _live(request).open_talk(
+        current_principal(request), camera, offer, takeover=takeover
+    )
+    return _answer(request, "talk", answer.session_id, answer.sdp)
+
+
+@api.delete(
+    "/api/cameras/{camera_id:\\d+}/talk/{session_id}",
+    "Hang up (release the talk floor)",
+    status=204,
+)
+async def close_talk(request: web.Request) -> web.StreamResponse:
+    await _live(request).hang_up(
+        current_principal(request), request.match_info["session_id"], kind="talk"
+    )
+    return web.Response(status=204)
+
+
+@api.get("/api/cameras/{camera_id:\\d+}/talk", "Who holds the camera's talk floor")
+async def floor_state(request: web.Request) -> web.StreamResponse:
+    camera = _camera(request)
+    principal = current_principal(request)
+    state = _manager(request).state(camera.camera_id)
+    return web.json_response(
+        {
+            **_floor_json(_live(request), camera.camera_id, principal.actor),
+            "talk": state.online and state.talk,
+            "listen_only_reason": _listen_only(state),
+            "can_talk": can(principal, Permission.CAMERA_TALK, camera.unit_code),
+            "can_take_over": _live(request).can_take_over(principal, camera),
+        }
+    )
+
+
+@api.get("/api/live/cameras", "Cameras in the caller's scope with live status for the wall")
+async def wall_status(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    manager = _manager(request)
+    live = _live(request)
+    cameras = []
+    for camera_id in manager.camera_ids:
+        spec = manager.spec(camera_id)
+        if not can(principal, Permission.CAMERA_VIEW, spec.unit_code):
+            continue
+        state = manager.state(camera_id)
+        cameras.append(
+            {
+                "id": camera_id,
+                "name": spec.name,
+                "unit_code": spec.unit_code,
+                "online": state.online,
+                "reason": state.reason,
+                "since": _iso(state.since),
+                "talk": state.online and state.talk,
+                "listen_only_reason": _listen_only(state),
+                "picture_problem": state.picture.problem if state.picture else None,
+                "viewers": live.viewers(camera_id),
+                # Set once the recorder reports per-camera state to the web layer.
+                "recording": None,
+                **_floor_json(live, camera_id, principal.actor),
+            }
+        )
+    return web.json_response({"cameras": cameras})
+
+
+def _listen_only(state: CameraState) -> str | None:
+    if state.online and state.talk:
+        return None
+    return state.listen_only_reason or (None if state.online else "camera offline")
+
+
+def _floor_json(live: LiveSessions, camera_id: int, actor: str) -> dict[str, object]:
+    holder = live.floor(camera_id)
+    return {
+        "talking": holder.name if holder else None,
+        "talking_since": _iso(holder.since) if holder else None,
+        "talking_mine": bool(holder and holder.actor == actor),
+    }
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
