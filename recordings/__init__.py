@@ -1,0 +1,90 @@
+"""Recordings tied to cases: tamper-evident fMP4 segments (SHA-256 chain, Ed25519-signed
+manifest), crash salvage and reindex, retention with legal hold, the low-disk guard,
+playback and evidence export."""
+
+from ._errors import (
+    ExportError,
+    IntegrityError,
+    InvalidRangeError,
+    LegalHoldError,
+    RecordingConflictError,
+    RecordingError,
+    RecordingNotFoundError,
+    StorageFullError,
+)
+from ._export import EvidenceExporter, ExportRange
+from ._housekeeping import Housekeeper, HousekeepingSettings
+from ._index import ReindexReport
+from ._integrity import Problem, VerifyReport, verify_recording
+from ._manifest import Gap, Manifest, SegmentEntry, TalkSpan
+from ._models import EvidenceExportRow, RecordingRow, RoomPolicyRow
+from ._naming import recording_dir, valid_recording_id
+from ._package import PackageReport, verify_package
+from ._policy import (
+    CaseFacts,
+    Decision,
+    DiskPlan,
+    DiskRules,
+    RecordingFacts,
+    RecordingMode,
+    RetentionRules,
+    RoomPolicy,
+    WeeklyWindow,
+)
+from ._recovery import reindex, salvage_directory
+from ._service import RecordingService, ServiceSettings, recording_json
+from ._signing import SigningKey, load_public_key
+from ._store import RecordingFiles
+from ._thumbnail import thumbnail
+from ._writer import RecordingWriter, WriterEvent, WriterStats
+
+__all__ = [
+    "CaseFacts",
+    "Decision",
+    "DiskPlan",
+    "DiskRules",
+    "EvidenceExportRow",
+    "EvidenceExporter",
+    "ExportError",
+    "ExportRange",
+    "Gap",
+    "Housekeeper",
+    "HousekeepingSettings",
+    "IntegrityError",
+    "InvalidRangeError",
+    "LegalHoldError",
+    "Manifest",
+    "PackageReport",
+    "Problem",
+    "RecordingConflictError",
+    "RecordingError",
+    "RecordingFacts",
+    "RecordingFiles",
+    "RecordingMode",
+    "RecordingNotFoundError",
+    "RecordingRow",
+    "RecordingService",
+    "RecordingWriter",
+    "ReindexReport",
+    "RetentionRules",
+    "RoomPolicy",
+    "RoomPolicyRow",
+    "SegmentEntry",
+    "ServiceSettings",
+    "SigningKey",
+    "StorageFullError",
+    "TalkSpan",
+    "VerifyReport",
+    "WeeklyWindow",
+    "WriterEvent",
+    "WriterStats",
+    "load_public_key",
+    "recording_dir",
+    "recording_json",
+    "reindex",
+    "salvage_directory",
+    "thumbnail",
+    "valid_recording_id",
+    "verify_package",
+    "verify_recording",
+]

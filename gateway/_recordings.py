@@ -1,0 +1,58 @@
+"""Wiring of the recordings module into the process and into the case module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cases import RecordingRef, SessionRecorder
+from core import Settings
+from recordings import EvidenceExporter, Housekeeper, RecordingService
+from web import CAMERAS, DB
+from web._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
+
+__all__ = ["CaseRecorder", "recordings_ctx", "setup_recordings"]
+
+
+class CaseRecorder:
+    """The case module's :class:`SessionRecorder`, backed by the recording service."""
+
+    def __init__(self, service: RecordingService) -> None:
+        self.service = service
+
+    async def start(self, *, room_id: int, case_number: str, session_id: int) -> RecordingRef:
+        rid = await self.service.start_for_session(
+            room_id=room_id, case_number=case_number, session_id=session_id
+        )
+        return RecordingRef(rid, "recording")
+
+    async def stop(self, recording_id: str) -> RecordingRef:
+        row = await self.service.stop_for_session(recording_id)
+        return RecordingRef(
+            row.id, f"recorded {row.segment_count} segment(s), {row.bytes // (1 << 20)} MiB"
+        )
+
+
+def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorder | None:
+    """Create the recording services when the process runs cameras; the recorder for cases."""
+    if CAMERAS not in app:
+        return None
+    service = RecordingService(app[DB], settings.storage.data_dir, app[CAMERAS])
+    app[RECORDINGS] = service
+    app[EXPORTS] = EvidenceExporter(service)
+    app[HOUSEKEEPER] = Housekeeper(service)
+    return CaseRecorder(service)
+
+
+async def recordings_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Register after the database check (start-up salvages and reindexes into it)."""
+    if RECORDINGS not in app:
+        yield
+        return
+    await app[RECORDINGS].start()
+    await app[HOUSEKEEPER].start()
+    yield
+    await app[HOUSEKEEPER].close()
+    await app[EXPORTS].close()
+    await app[RECORDINGS].close()

@@ -1,0 +1,195 @@
+"""Retention, legal hold, the low-disk guard and room policies, applied periodically.
+
+The decisions are the pure rules of :mod:`recordings._policy`; this shell gathers the
+facts (index rows, linked cases, disk usage), carries out the decisions, and audits every
+deletion with its reason.  A held recording is never deleted, whoever asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+
+from core import SYSTEM, Principal, record
+
+from ._errors import LegalHoldError, RecordingError
+from ._links import case_facts, room_cameras
+from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow, RoomPolicyRow
+from ._policy import (
+    Decision,
+    DiskPlan,
+    DiskRules,
+    RecordingFacts,
+    RecordingMode,
+    RetentionRules,
+    RoomPolicy,
+    WeeklyWindow,
+    legal_hold,
+    low_disk_plan,
+    retention_decisions,
+    should_record,
+)
+from ._service import RecordingService
+
+__all__ = ["Housekeeper", "HousekeepingSettings"]
+
+log = logging.getLogger("gateway.recordings")
+
+
+@dataclass(frozen=True, slots=True)
+class HousekeepingSettings:
+    retention: RetentionRules = field(default_factory=RetentionRules)
+    disk: DiskRules = field(default_factory=DiskRules)
+    interval: float = 60.0
+    timezone: str = "Asia/Shanghai"
+
+
+class Housekeeper:
+    def __init__(self, service: RecordingService, settings: HousekeepingSettings | None = None):
+        self.service = service
+        self.settings = settings or HousekeepingSettings()
+        self.alarm: str | None = None  # the low-disk alarm while it stands
+        self.deleted = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="recordings housekeeping")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.apply_room_policies()
+                await self.guard_disk()
+                await self.apply_retention()
+            except Exception:
+                log.exception("recordings housekeeping failed; retrying next round")
+            await asyncio.sleep(self.settings.interval)
+
+    async def _facts(self) -> list[RecordingFacts]:
+        async with self.service.db.transaction() as session:
+            rows = (
+                await session.scalars(select(RecordingRow).where(RecordingRow.state != "deleted"))
+            ).all()
+            cases = await case_facts(session, [r.id for r in rows])
+        return [
+            RecordingFacts(
+                r.id,
+                r.mode,
+                r.started_at,
+                None if r.state == "recording" else (r.stopped_at or r.started_at),
+                r.bytes,
+                tuple(cases[r.id]),
+            )
+            for r in rows
+        ]
+
+    async def apply_retention(self, now: datetime | None = None) -> list[Decision]:
+        decisions = retention_decisions(
+            await self._facts(), self.settings.retention, now or datetime.now(UTC)
+        )
+        for decision in decisions:
+            if decision.delete:
+                await self.delete(SYSTEM, decision.recording_id, decision.reason)
+        return decisions
+
+    async def guard_disk(self) -> DiskPlan:
+        root = self.service.root
+        await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+        usage = await asyncio.to_thread(shutil.disk_usage, root)
+        return await self.apply_disk_plan(usage.total, usage.free)
+
+    async def apply_disk_plan(self, total: int, free: int) -> DiskPlan:
+        plan = low_disk_plan(total, free, await self._facts(), self.settings.disk)
+        if plan.alarm != self.alarm:
+            if plan.alarm:
+                log.error("recordings low-disk alarm", extra={"alarm": plan.alarm})
+            self.alarm = plan.alarm
+        for decision in plan.stop:
+            with contextlib.suppress(RecordingError):
+                await self.service.stop_recording(SYSTEM, decision.recording_id, decision.reason)
+        for decision in plan.delete:
+            await self.delete(SYSTEM, decision.recording_id, decision.reason)
+        return plan
+
+    async def delete(self, actor: Principal, recording_id: str, reason: str) -> None:
+        """Remove a recording's files and index, audited; refuses a held one."""
+        facts = {f.recording_id: f for f in await self._facts()}
+        fact = facts.get(recording_id)
+        if fact is None:
+            return
+        hold = legal_hold(fact)
+        if hold is not None:
+            raise LegalHoldError(f"recording {recording_id} cannot be deleted: {hold}")
+        if fact.active:
+            raise LegalHoldError(f"recording {recording_id} is still recording; stop it first")
+        async with self.service.db.transaction() as session:
+            row = await session.get(RecordingRow, recording_id)
+            assert row is not None
+            directory = self.service.directory(row)
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+            await session.execute(
+                delete(RecordingSegmentRow).where(RecordingSegmentRow.recording_id == recording_id)
+            )
+            await session.execute(
+                delete(RecordingGapRow).where(RecordingGapRow.recording_id == recording_id)
+            )
+            row.state, row.deleted_at, row.delete_reason = "deleted", datetime.now(UTC), reason
+            await record(
+                session,
+                actor,
+                "recording.delete",
+                object_type="recording",
+                object_id=recording_id,
+                unit_code=row.unit_code,
+                detail={"reason": reason, "bytes": row.bytes, "segments": row.segment_count},
+            )
+        self.deleted += 1
+
+    async def apply_room_policies(self) -> None:
+        """Start continuous and scheduled recordings that should run, stop those that end."""
+        service = self.service
+        now = datetime.now(ZoneInfo(self.settings.timezone))
+        async with service.db.transaction() as session:
+            policies = (await session.scalars(select(RoomPolicyRow))).all()
+            wanted: dict[int, tuple[RecordingMode, bool]] = {}
+            for row in policies:
+                policy = policy_from_row(row)
+                if policy.mode not in (RecordingMode.CONTINUOUS, RecordingMode.SCHEDULE):
+                    continue
+                on = should_record(policy, now, session_running=False)
+                for camera_id in await room_cameras(session, row.room_id):
+                    wanted[camera_id] = (policy.mode, on)
+        running = {
+            int(w.manifest.camera_id): rid
+            for rid, w in service.writers.items()
+            if w.manifest.camera_id.isdigit() and w.manifest.policy != RecordingMode.MANUAL.value
+        }
+        for camera_id, (mode, on) in wanted.items():
+            if on and camera_id not in running and camera_id in service.cameras:
+                await service.start_recording(SYSTEM, camera_id, f"room policy: {mode}", mode=mode)
+            elif not on and camera_id in running:
+                await service.stop_recording(SYSTEM, running[camera_id], "room schedule ended")
+
+
+def policy_from_row(row: RoomPolicyRow) -> RoomPolicy:
+    windows = tuple(
+        WeeklyWindow(frozenset(days), time.fromisoformat(start), time.fromisoformat(end))
+        for days, start, end in json.loads(row.windows)
+    )
+    return RoomPolicy(RecordingMode(row.mode), windows)

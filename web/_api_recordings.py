@@ -1,0 +1,383 @@
+"""JSON API of recordings: start/stop, search, detail, case links, playback, export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from core import InvalidInputError, Permission, Room, UnavailableError, authorize, record
+from recordings import (
+    EvidenceExporter,
+    EvidenceExportRow,
+    ExportRange,
+    Housekeeper,
+    RecordingMode,
+    RecordingService,
+    RoomPolicyRow,
+    WeeklyWindow,
+    recording_json,
+    thumbnail,
+)
+
+from ._api import Api
+from ._context import current_principal
+from ._schema import read_json
+
+__all__ = ["EXPORTS", "HOUSEKEEPER", "RECORDINGS", "api", "export_json", "parse_time"]
+
+RECORDINGS = web.AppKey("recordings", RecordingService)
+EXPORTS = web.AppKey("evidence_exports", EvidenceExporter)
+HOUSEKEEPER = web.AppKey("recordings_housekeeper", Housekeeper)
+
+api = Api("recordings")
+
+
+def _service(request: web.Request) -> RecordingService:
+    if RECORDINGS not in request.app:
+        raise UnavailableError("recording is not available: this gateway runs no cameras")
+    return request.app[RECORDINGS]
+
+
+def _exporter(request: web.Request) -> EvidenceExporter:
+    if EXPORTS not in request.app:
+        raise UnavailableError("evidence export is not available: this gateway runs no cameras")
+    return request.app[EXPORTS]
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time with a zone (``2026-11-27T08:00:00+08:00``); None when empty."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(f"{name} must be an ISO 8601 time, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise InvalidInputError(f"{name} needs a time zone (e.g. +08:00 or Z)")
+    return parsed.astimezone(UTC)
+
+
+def _int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise InvalidInputError(f"{name} must be a number, got {raw!r}")
+    return int(raw)
+
+
+def _query_int(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidInputError(f"{name} must be a number, got {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class StartBody:
+    reason: str = field(metadata={"max_length": 500})
+
+
+@dataclass(frozen=True)
+class StopBody:
+    reason: str = field(default="stopped from the API", metadata={"max_length": 500})
+
+
+@dataclass(frozen=True)
+class AttachBody:
+    recording_id: str = field(metadata={"max_length": 40})
+    note: str = field(default="", metadata={"max_length": 1000})
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class RangeBody:
+    recording_id: str = field(metadata={"max_length": 40})
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class ExportBody:
+    reason: str = field(metadata={"max_length": 500})
+    ranges: list[RangeBody]
+
+
+@dataclass(frozen=True)
+class WindowBody:
+    weekdays: list[int]
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class PolicyBody:
+    mode: RecordingMode
+    windows: list[WindowBody] = field(default_factory=list)
+
+
+@api.post(
+    "/api/cameras/{camera_id}/recordings",
+    "Start recording a camera (manual, with a reason)",
+    body=StartBody,
+    status=201,
+)
+async def start_recording(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, StartBody)
+    service = _service(request)
+    row = await service.start_recording(
+        current_principal(request), _int(request, "camera_id"), body.reason
+    )
+    return web.json_response(recording_json(row), status=201)
+
+
+@api.post("/api/recordings/{recording_id}/stop", "Stop a running recording", body=StopBody)
+async def stop_recording(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, StopBody) if request.can_read_body else StopBody()
+    service = _service(request)
+    row = await service.stop_recording(
+        current_principal(request), request.match_info["recording_id"], body.reason
+    )
+    return web.json_response(recording_json(row))
+
+
+@api.get(
+    "/api/recordings",
+    "Search recordings by camera, room, case and time range",
+    query=("camera_id", "room_id", "case_id", "from", "to"),
+)
+async def search(request: web.Request) -> web.StreamResponse:
+    found = await _service(request).search(
+        current_principal(request),
+        camera_id=_query_int(request, "camera_id"),
+        room_id=_query_int(request, "room_id"),
+        case_id=_query_int(request, "case_id"),
+        start=parse_time(request.query.get("from"), "from"),
+        end=parse_time(request.query.get("to"), "to"),
+    )
+    return web.json_response({"recordings": found})
+
+
+@api.get("/api/recordings/public-key", "The gateway's recording-signing public key (PEM)")
+async def public_key(request: web.Request) -> web.StreamResponse:
+    current_principal(request)
+    key = _service(request).signing_key()
+    return web.Response(
+        body=key.public_pem(),
+        content_type="application/x-pem-file",
+        headers={"X-Key-Id": key.key_id},
+    )
+
+
+@api.get("/api/recordings/{recording_id}", "A recording: segments, gaps, hashes, cases")
+async def detail(request: web.Request) -> web.StreamResponse:
+    found = await _service(request).get(
+        current_principal(request), request.match_info["recording_id"]
+    )
+    return web.json_response(found)
+
+
+@api.get("/api/recordings/{recording_id}/verify", "Re-hash and check chain and signature")
+async def verify(request: web.Request) -> web.StreamResponse:
+    report = await _service(request).verify(
+        current_principal(request), request.match_info["recording_id"]
+    )
+    return web.json_response(
+        {
+            "ok": report.ok,
+            "segments": report.segments,
+            "bytes": report.bytes,
+            "problems": [{"segment": p.segment, "reason": p.reason} for p in report.problems],
+            "summary": report.summary(),
+        }
+    )
+
+
+@api.get(
+    "/api/recordings/{recording_id}/segments/{index}.mp4",
+    "Play a segment (MP4, HTTP Range supported; audited)",
+)
+async def segment(request: web.Request) -> web.StreamResponse:
+    # Browsers fetch a video in many ranges: audit the first request of each playback.
+    ranged = request.http_range.start not in (None, 0)
+    path = await _service(request).segment_file(
+        current_principal(request),
+        request.match_info["recording_id"],
+        _int(request, "index"),
+        audit=not ranged,
+    )
+    return web.FileResponse(path, headers={"Content-Type": "video/mp4", "Cache-Control": "private"})
+
+
+@api.get("/api/recordings/{recording_id}/segments/{index}.jpg", "Thumbnail of a segment (JPEG)")
+async def segment_thumbnail(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    rid, index = request.match_info["recording_id"], _int(request, "index")
+    path = await service.segment_file(current_principal(request), rid, index, audit=False)
+    cache = service.data_dir / "thumbnails" / rid / f"{index}.jpg"
+    data = await asyncio.to_thread(thumbnail, path, cache)
+    return web.Response(body=data, content_type="image/jpeg")
+
+
+@api.post(
+    "/api/cases/{case_id}/recordings",
+    "Attach a recording (or a time range of it) to a case, with a note",
+    body=AttachBody,
+    status=201,
+)
+async def attach(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, AttachBody)
+    case_id = _int(request, "case_id")
+    link = await _service(request).attach(
+        current_principal(request),
+        case_id,
+        body.recording_id,
+        start=parse_time(body.start, "start"),
+        end=parse_time(body.end, "end"),
+        note=body.note,
+    )
+    return web.json_response({"link_id": link, "case_id": case_id}, status=201)
+
+
+@api.get("/api/cases/{case_id}/recordings", "The recordings attached to a case")
+async def case_recordings(request: web.Request) -> web.StreamResponse:
+    found = await _service(request).search(
+        current_principal(request), case_id=_int(request, "case_id")
+    )
+    return web.json_response({"recordings": found})
+
+
+@api.delete("/api/cases/{case_id}/recordings/{link_id}", "Detach a recording from a case")
+async def detach(request: web.Request) -> web.StreamResponse:
+    await _service(request).detach(
+        current_principal(request), _int(request, "case_id"), _int(request, "link_id")
+    )
+    return web.json_response({"detached": True})
+
+
+def export_json(row: EvidenceExportRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "case_id": row.case_id,
+        "state": row.state,
+        "progress": row.progress,
+        "reason": row.reason,
+        "requested_by": row.requested_by,
+        "created_at": row.created_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "sha256": row.sha256,
+        "bytes": row.bytes,
+        "error": row.error,
+        "download": f"/api/exports/{row.id}/download" if row.state == "done" else None,
+    }
+
+
+@api.post(
+    "/api/cases/{case_id}/exports",
+    "Build an evidence package of time ranges (progress at /api/exports/{id})",
+    body=ExportBody,
+    status=202,
+)
+async def start_export(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, ExportBody)
+    ranges = []
+    for i, item in enumerate(body.ranges):
+        start = parse_time(item.start, f"ranges[{i}].start")
+        end = parse_time(item.end, f"ranges[{i}].end")
+        assert start is not None and end is not None
+        ranges.append(ExportRange(item.recording_id, start, end))
+    started = await _exporter(request).start(
+        current_principal(request), _int(request, "case_id"), ranges, body.reason
+    )
+    return web.json_response(started, status=202)
+
+
+@api.get("/api/exports/{export_id}", "Progress and result of an evidence export")
+async def export_status(request: web.Request) -> web.StreamResponse:
+    row = await _exporter(request).status(
+        current_principal(request), request.match_info["export_id"]
+    )
+    return web.json_response(export_json(row))
+
+
+@api.get("/api/exports/{export_id}/download", "Download a finished evidence package (audited)")
+async def export_download(request: web.Request) -> web.StreamResponse:
+    export_id = request.match_info["export_id"]
+    path: Path = await _exporter(request).download(current_principal(request), export_id)
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": f'attachment; filename="{export_id}.zip"',
+        },
+    )
+
+
+@api.post(
+    "/api/rooms/{room_id}/recording-policy",
+    "Set how a room records: off, continuous, schedule or session",
+    body=PolicyBody,
+)
+async def set_policy(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, PolicyBody)
+    actor = current_principal(request)
+    room_id = _int(request, "room_id")
+    try:
+        windows = [
+            WeeklyWindow(
+                frozenset(w.weekdays),
+                datetime.strptime(w.start, "%H:%M").time(),
+                datetime.strptime(w.end, "%H:%M").time(),
+            )
+            for w in body.windows
+        ]
+    except ValueError as exc:
+        raise InvalidInputError(f"schedule window: {exc}") from None
+    if body.mode is RecordingMode.SCHEDULE and not windows:
+        raise InvalidInputError("a schedule policy needs at least one weekly window")
+    if body.mode is RecordingMode.MANUAL:
+        raise InvalidInputError("manual is not a room policy; start recordings by hand instead")
+    db = _service(request).db
+    async with db.transaction() as session:
+        room = await session.get(Room, room_id)
+        if room is None:
+            raise InvalidInputError(f"there is no room {room_id}")
+        authorize(actor, Permission.RECORDING_CONTROL, room.unit_code)
+        row = await session.get(RoomPolicyRow, room_id)
+        if row is None:
+            row = RoomPolicyRow(room_id=room_id)
+            session.add(row)
+        row.mode = body.mode.value
+        row.windows = json.dumps(
+            [
+                [sorted(w.weekdays), w.start.strftime("%H:%M"), w.end.strftime("%H:%M")]
+                for w in windows
+            ]
+        )
+        row.updated_by, row.updated_at = actor.actor, datetime.now(UTC)
+        await record(
+            session,
+            actor,
+            "recording.policy",
+            object_type="room",
+            object_id=room_id,
+            unit_code=room.unit_code,
+            detail={"mode": body.mode.value, "windows": row.windows},
+        )
+    return web.json_response(
+        {"room_id": room_id, "mode": body.mode.value, "windows": json.loads(row.windows)}
+    )
+
+
+async def room_policies(request: web.Request) -> dict[int, str]:
+    async with _service(request).db.transaction() as session:
+        rows = (await session.scalars(select(RoomPolicyRow))).all()
+    return {r.room_id: r.mode for r in rows}
