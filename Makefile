@@ -38,7 +38,7 @@ migrate: deps ## create or upgrade the database schema
 	$(PY) -m gateway migrate
 
 demo: deps ## run the gateway on embedded defaults with demo data: http://127.0.0.1:8080
-	$(PY) -m gateway serve --demo
+	$(PY) -m gateway serve --demo --demo-cameras 16
 
 serve: deps ## run the gateway (database must be migrated)
 	$(PY) -m gateway serve

@@ -16,6 +16,7 @@ from ._settings import (
     SecuritySettings,
     Settings,
     StorageSettings,
+    WebRtcSettings,
     load_settings,
 )
 from ._units import Level, contains, level_of, parent_code, scope_prefix, validate_code
@@ -74,6 +75,7 @@ __all__ = [
     "UnitNode",
     "User",
     "WeakPasswordError",
+    "WebRtcSettings",
     "WebSession",
     "authorize",
     "build_tree",

@@ -19,6 +19,7 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "StorageSettings",
+    "WebRtcSettings",
     "load_settings",
 ]
 
@@ -66,12 +67,28 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebRtcSettings:
+    """Live view and talk-back (``GATEWAY_WEBRTC_*``).  No STUN by default: offline LANs."""
+
+    #: Extra IP addresses (comma-separated) to advertise as ICE host candidates: the
+    #: address browsers reach the gateway at behind a 1:1 NAT or from outside a container.
+    advertise_hosts: str = ""
+    #: Optional STUN/TURN server for browsers outside the LAN (``turn:10.0.0.5:3478``).
+    ice_url: str = ""
+    ice_username: str = ""
+    ice_password: str = ""
+    #: A talk session ends by itself after this many minutes.
+    talk_max_minutes: int = 15
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     log: LogSettings = field(default_factory=LogSettings)
+    webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
 
     @property
     def database_url(self) -> str:
@@ -91,6 +108,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "storage": StorageSettings,
     "security": SecuritySettings,
     "log": LogSettings,
+    "webrtc": WebRtcSettings,
 }
 
 # Short, documented names for the most used variables (the issue and README name these).

@@ -20,6 +20,7 @@ from core import (
     Database,
     GatewayError,
     Role,
+    SecretBox,
     Settings,
     check_schema,
     load_settings,
@@ -27,8 +28,11 @@ from core import (
     verify_chain,
 )
 
+from . import _cli_recordings
 from ._demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from ._demo_cameras import DemoFleet, register_demo_cameras, start_demo_fleet
 from ._logging import configure_logging
+from ._tls import lan_names, self_signed_certificate
 from .app import create_app
 
 __all__ = ["main"]
@@ -47,6 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--migrate", action="store_true", help="migrate the database first")
     serve.add_argument(
         "--demo", action="store_true", help="migrate and seed the demo organisation and users first"
+    )
+    serve.add_argument(
+        "--demo-cameras",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --demo: run N simulated cameras in a separate process and register one "
+        "in every demo room without a camera (16 covers the demo rooms)",
+    )
+    serve.add_argument(
+        "--demo-camera-port",
+        type=int,
+        default=18600,
+        metavar="PORT",
+        help="first port of the simulated cameras (camera i: HTTP PORT+2i, RTSP PORT+2i+1)",
     )
 
     sub.add_parser("migrate", help="create or upgrade the database schema")
@@ -76,10 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_parser("revoke", help="revoke a token by id").add_argument("id", type=int)
 
+    tls = sub.add_parser(
+        "tls-cert",
+        help="create a self-signed HTTPS certificate for this machine's LAN addresses",
+    )
+    tls.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        help="host name or IP address to include (repeatable; default: every local address)",
+    )
+    tls.add_argument("--out", type=Path, help="directory for gateway.crt/gateway.key")
+    tls.add_argument("--days", type=int, default=825)
+    tls.add_argument("--force", action="store_true", help="replace existing files")
+
     audit = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
         dest="audit_command", required=True
     )
     audit.add_parser("verify", help="re-hash the chain and report the first broken link")
+    _cli_recordings.add_parsers(sub)
     return parser
 
 
@@ -136,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    handled = _cli_recordings.dispatch(args, settings)
+    if handled is not None:
+        return handled
     accounts = Accounts(settings.security)
     if args.command == "migrate":
 
@@ -146,13 +183,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(_with_db(settings, run_migrate, check=False))
     if args.command == "demo-seed":
-        return asyncio.run(_with_db(settings, lambda db: _seed(db, accounts)))
+        box = SecretBox.from_data_dir(settings.storage.data_dir)
+        return asyncio.run(_with_db(settings, lambda db: _seed(db, accounts, box)))
     if args.command == "serve":
         return _serve(args, settings, accounts)
     if args.command == "user":
         return asyncio.run(_with_db(settings, lambda db: _user(db, accounts, args)))
     if args.command == "token":
         return asyncio.run(_with_db(settings, lambda db: _token(db, accounts, args)))
+    if args.command == "tls-cert":
+        return _tls_cert(args, settings)
     if args.command == "audit":
         return asyncio.run(_with_db(settings, _audit_verify))
     raise AssertionError(args.command)
@@ -167,8 +207,8 @@ def _redact(url: str) -> str:
     return url
 
 
-async def _seed(db: Database, accounts: Accounts) -> int:
-    created = await seed_demo(db, accounts)
+async def _seed(db: Database, accounts: Accounts, box: SecretBox) -> int:
+    created = await seed_demo(db, accounts, box)
     print("demo data created" if created else "demo data already present")
     print(f"demo accounts (password {DEMO_PASSWORD}):")
     for demo in DEMO_USERS:
@@ -177,12 +217,29 @@ async def _seed(db: Database, accounts: Accounts) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings, accounts: Accounts) -> int:
+    fleet = None
+    if args.demo and args.demo_cameras > 0:
+        fleet = start_demo_fleet(args.demo_cameras, args.demo_camera_port)
+    try:
+        return _serve_with(args, settings, accounts, fleet)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+
+
+def _serve_with(
+    args: argparse.Namespace, settings: Settings, accounts: Accounts, fleet: DemoFleet | None
+) -> int:
     if args.migrate or args.demo:
 
         async def prepare(db: Database) -> int:
             await migrate(db)
             if args.demo:
-                await _seed(db, accounts)
+                box = SecretBox.from_data_dir(settings.storage.data_dir)
+                await _seed(db, accounts, box)
+                if fleet is not None:
+                    added = await register_demo_cameras(db, box, fleet)
+                    print(f"demo cameras: {len(fleet.cameras)} simulated, {added} newly registered")
             return 0
 
         asyncio.run(_with_db(settings, prepare, check=False))
@@ -261,3 +318,23 @@ async def _audit_verify(db: Database) -> int:
         f"({checked} entries before it verified)"
     )
     return 1
+
+
+def _tls_cert(args: argparse.Namespace, settings: Settings) -> int:
+    names = list(args.name) or lan_names()
+    folder = args.out or settings.storage.data_dir / "tls"
+    cert_path, key_path = folder / "gateway.crt", folder / "gateway.key"
+    if not args.force and (cert_path.exists() or key_path.exists()):
+        print(f"error: {cert_path} or {key_path} exists; add --force to replace", file=sys.stderr)
+        return 1
+    cert, key = self_signed_certificate(names, days=args.days)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path.write_bytes(cert)
+    # The private key is readable by the gateway's user only.
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    print(f"certificate for {', '.join(names)} (valid {args.days} days)")
+    print(f"GATEWAY_HTTP_TLS_CERT={cert_path}")
+    print(f"GATEWAY_HTTP_TLS_KEY={key_path}")
+    return 0

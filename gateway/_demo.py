@@ -8,6 +8,7 @@ production.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -17,12 +18,14 @@ from core import (
     Database,
     Role,
     Room,
+    SecretBox,
     StaffMember,
     Unit,
     User,
     level_of,
     parent_code,
     record,
+    utcnow,
 )
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "seed_demo"]
@@ -80,8 +83,12 @@ STAFF: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-async def seed_demo(db: Database, accounts: Accounts) -> bool:
-    """Create the demo organisation and users; returns False when they already exist."""
+async def seed_demo(db: Database, accounts: Accounts, box: SecretBox | None = None) -> bool:
+    """Create the demo organisation and users; returns False when they already exist.
+
+    With ``box`` (the gateway's key for personal data) it also creates a handful of dispute
+    cases; without it there are none, because parties' data cannot be sealed.
+    """
     async with db.transaction() as session:
         if await session.get(Unit, COUNTY[0]) is not None:
             return False
@@ -127,4 +134,121 @@ async def seed_demo(db: Database, accounts: Accounts) -> bool:
                 display_name=demo.display_name,
             )
         existing = await session.scalar(select(User.id).limit(1))
-        return existing is not None
+    if box is not None:
+        await seed_demo_cases(db, box)
+    return existing is not None
+
+
+class _DemoClock:
+    """Demo cases happen over the past weeks: the service reads this clock, seeding sets it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, days: float) -> None:
+        self.now = self.start + timedelta(days=days)
+
+
+async def seed_demo_cases(db: Database, box: SecretBox) -> None:
+    """Five cases over the last three weeks: one reported village → township, one whose
+    report to the township is due now, one resolved, one in mediation, one petitioned."""
+    from cases import CaseService, IntakeInput, PartyInput, SessionInput
+
+    clock = _DemoClock(utcnow() - timedelta(days=21))
+    service = CaseService(db, box, clock=clock)
+    async with db.transaction() as session:
+        rooms = {
+            r.unit_code: r.id
+            for r in await session.scalars(select(Room).where(Room.kind == "mediation"))
+        }
+
+    async def intake(
+        day: float,
+        unit: str,
+        kind: str,
+        summary: str,
+        parties: list[PartyInput],
+        channel: str = "window",
+    ) -> int:
+        clock.at(day)
+        detail = await service.intake(
+            SYSTEM, IntakeInput(kind, channel, summary, parties, unit=unit)
+        )
+        return detail.summary.id
+
+    async def mediate(day: float, case_id: int, unit: str, outcome: str, **kw: object) -> None:
+        clock.at(day)
+        await service.sessions.add(
+            SYSTEM,
+            case_id,
+            SessionInput(room_id=rooms[unit], mediators=["杨德福"], outcome=outcome, **kw),  # type: ignore[arg-type]
+        )
+
+    village, township, gc_village = "431226203201", "431226203000", "431226100201"
+    leaders = {"linked_leader": "张明亮", "resident_official": "田小燕"}
+    land = await intake(
+        0,
+        village,
+        "land_forest",
+        "两户因山林界址发生争议，涉及杉木林约3亩",
+        [
+            PartyInput("滕树林", id_number="431226197805120016", phone="13907451111"),
+            PartyInput("杨再兴", role="respondent", phone="13907452222"),
+        ],
+    )
+    for day in (1, 3, 5):
+        await mediate(day, land, village, "failed", **leaders)
+    clock.at(6)
+    await service.escalate(SYSTEM, land, "township", "村级三次调解未成，依3221机制上报乡综治中心")
+    await mediate(9, land, township, "partly")
+
+    wages = await intake(
+        4,
+        village,
+        "labour",
+        "务工人员反映工程款拖欠工资约2.6万元",
+        [PartyInput("龙秀兰", phone="13807453333"), PartyInput("某建筑劳务队", role="respondent")],
+        channel="grid_worker",
+    )
+    for day in (8, 12, 19):
+        await mediate(day, wages, village, "failed" if day < 19 else "partly", **leaders)
+
+    family = await intake(
+        10,
+        township,
+        "family",
+        "夫妻因赡养老人问题发生矛盾",
+        [PartyInput("舒爱华", phone="0745-5831234")],
+    )
+    await mediate(11, family, township, "resolved_written")
+    clock.at(11.1)
+    await service.close(SYSTEM, family, resolved=True, note="签订书面调解协议")
+
+    neighbours = await intake(
+        15,
+        gc_village,
+        "neighbourhood",
+        "宅基地排水沟占用引发邻里纠纷",
+        [PartyInput("陶文斌", phone="13607454444")],
+        channel="phone",
+    )
+    await mediate(16, neighbours, gc_village, "failed")
+
+    debt = await intake(
+        13,
+        township,
+        "contract_debt",
+        "农资赊购欠款纠纷",
+        [PartyInput("向国平", phone="13707455555")],
+        channel="petition_office",
+    )
+    clock.at(14)
+    await service.link_petition(
+        SYSTEM,
+        debt,
+        filed_on=(clock.now + timedelta(hours=8)).date().isoformat(),
+        reference="麻信〔2026〕0318号",
+    )

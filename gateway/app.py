@@ -7,8 +7,26 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
-from web import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, middlewares, setup_web
+from sessions import LiveSessions, LiveSettings
+from web import (
+    ACCOUNTS,
+    CAMERAS,
+    CASES,
+    DB,
+    LEDGERS,
+    LIVE,
+    METRICS,
+    ORG,
+    SETTINGS,
+    HttpMetrics,
+    middlewares,
+    setup_web,
+)
+
+from ._cameras import cameras_ctx, setup_cameras
+from ._recordings import recordings_ctx, setup_recordings
 
 __all__ = ["SECRETS", "create_app"]
 
@@ -28,7 +46,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app[METRICS] = HttpMetrics.create(CollectorRegistry())
     # The key file is created on first start: a one-off 32-byte file, read before serving.
     app[SECRETS] = SecretBox.from_data_dir(settings.storage.data_dir)
+    setup_cameras(app, app[SECRETS])
+    # Recording needs the running cameras: set CAMERAS before this line.
+    recorder = setup_recordings(app, settings)
+    app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
+    app[LEDGERS] = LedgerService(app[DB])
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
+    app.cleanup_ctx.append(recordings_ctx)
+    if CAMERAS in app:
+        # Live view and talk-back ride on the running cameras' hubs and backchannels.
+        app[LIVE] = LiveSessions(app[CAMERAS], app[DB], LiveSettings.from_settings(settings.webrtc))
+        app.cleanup_ctx.append(_live_ctx)
     setup_web(app)
     return app
 
@@ -37,3 +66,9 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     await check_schema(app[DB])
     yield
     await app[DB].close()
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Every peer connection closed and every session end audited, before the database goes.
+    await app[LIVE].close()

@@ -114,7 +114,8 @@ def no_blocking() -> Iterator[None]:
     """Fail the test when product code blocks the event loop (file I/O, sleeps, sockets)."""
     from blockbuster import blockbuster_ctx
 
-    with blockbuster_ctx(["core", "camera_registry", "cases", "recordings", "sessions", "web",
-                          "gateway"]) as bb:
+    with blockbuster_ctx(
+        ["core", "camera_registry", "cases", "recordings", "sessions", "web", "gateway"]
+    ) as bb:
         yield
     del bb

@@ -6,8 +6,24 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import _api_core, _pages, _system
+from . import (
+    _api_cameras,
+    _api_cases,
+    _api_core,
+    _api_live,
+    _api_recordings,
+    _pages,
+    _pages_cameras,
+    _pages_cases,
+    _pages_live,
+    _pages_recordings,
+    _system,
+)
 from ._api import Api, ApiOperation
+from ._api_cameras import CAMERA_REGISTRY, CAMERAS
+from ._api_cases import CASES, LEDGERS
+from ._api_live import LIVE
+from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
 from ._middleware import SESSION_COOKIE, middlewares
@@ -16,10 +32,18 @@ from ._schema import parse, read_json
 
 __all__ = [
     "ACCOUNTS",
+    "CAMERAS",
+    "CAMERA_REGISTRY",
+    "CASES",
     "DB",
+    "EXPORTS",
+    "HOUSEKEEPER",
+    "LEDGERS",
+    "LIVE",
     "METRICS",
     "NAV",
     "ORG",
+    "RECORDINGS",
     "SESSION_COOKIE",
     "SETTINGS",
     "ZH",
@@ -43,11 +67,22 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     The caller (``gateway.app``) has already put the services under the keys of
     :mod:`web._context` and created the application with :func:`middlewares`.
     """
-    every_api = [_api_core.api, *(apis or [])]
+    every_api = [
+        _api_core.api,
+        _api_cameras.api,
+        _api_cases.api,
+        _api_live.api,
+        _api_recordings.api,
+        *(apis or []),
+    ]
     app[JINJA] = create_environment()
     app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
     app.router.add_routes(_system.routes)
     for api in every_api:
         app.router.add_routes(api.routes)
     app.router.add_routes(_pages.routes)
+    app.router.add_routes(_pages_cameras.routes)
+    app.router.add_routes(_pages_cases.routes)
+    app.router.add_routes(_pages_live.routes)
+    app.router.add_routes(_pages_recordings.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")

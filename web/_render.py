@@ -30,6 +30,11 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Home", "/", Permission.ORG_READ),
     NavItem("Organisation", "/org", Permission.ORG_READ),
+    NavItem("Live wall", "/live", Permission.CAMERA_VIEW),
+    NavItem("Cameras", "/cameras", Permission.CAMERA_VIEW),
+    NavItem("Recordings", "/recordings", Permission.RECORDING_VIEW),
+    NavItem("Cases", "/cases", Permission.CASE_READ),
+    NavItem("Ledger", "/ledger", Permission.LEDGER_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Machine accounts", "/admin/tokens", Permission.TOKEN_MANAGE),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ),

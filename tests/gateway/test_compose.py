@@ -36,20 +36,31 @@ def test_compose_file_is_consistent() -> None:
     assert "serve" in gateway["command"] and "--migrate" in gateway["command"]
 
 
-def test_the_gateway_service_command_migrates_and_becomes_healthy(tmp_path: Path,
-                                                                  database_url: str) -> None:
+def test_the_gateway_service_command_migrates_and_becomes_healthy(
+    tmp_path: Path, database_url: str
+) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     service = compose["services"]["gateway"]
     command = service["command"]
     assert command[:3] == ["python", "-m", "gateway"]
     port = _free_port()
-    env = {**os.environ, **{k: str(v) for k, v in service["environment"].items()},
-           # the container's addresses and paths, mapped onto this machine:
-           "GATEWAY_DATABASE_URL": database_url.replace("gateway.db", "compose.db"),
-           "GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_HTTP_HOST": "127.0.0.1",
-           "GATEWAY_HTTP_PORT": str(port)}
-    process = subprocess.Popen([sys.executable, *command[1:]], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in service["environment"].items()},
+        # the container's addresses and paths, mapped onto this machine:
+        "GATEWAY_DATABASE_URL": database_url.replace("gateway.db", "compose.db"),
+        "GATEWAY_DATA_DIR": str(tmp_path),
+        "GATEWAY_HTTP_HOST": "127.0.0.1",
+        "GATEWAY_HTTP_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, *command[1:]],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 40
         while True:

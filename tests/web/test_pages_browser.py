@@ -53,7 +53,9 @@ async def test_sign_in_navigate_and_switch_language(server: TestServer) -> None:
         await page.click("text=中文")
 
         await page.click("text=首页")
-        assert await page.get_by_test_id("unit-name").inner_text() == "麻阳苗族自治县和平溪乡综治中心"
+        assert (
+            await page.get_by_test_id("unit-name").inner_text() == "麻阳苗族自治县和平溪乡综治中心"
+        )
         await page.screenshot(path=str(ARTIFACTS / "home-zh.png"), full_page=True)
 
         await page.click("text=退出")
