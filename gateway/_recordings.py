@@ -34,10 +34,8 @@ class CaseRecorder:
         )
 
 
-def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorder | None:
-    """Create the recording services when the process runs cameras; the recorder for cases."""
-    if CAMERAS not in app:
-        return None
+def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorder:
+    """Create the recording services on the running cameras; returns the recorder for cases."""
     service = RecordingService(app[DB], settings.storage.data_dir, app[CAMERAS])
     app[RECORDINGS] = service
     app[EXPORTS] = EvidenceExporter(service)
@@ -47,9 +45,6 @@ def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorde
 
 async def recordings_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register after the database check (start-up salvages and reindexes into it)."""
-    if RECORDINGS not in app:
-        yield
-        return
     await app[RECORDINGS].start()
     await app[HOUSEKEEPER].start()
     yield

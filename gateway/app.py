@@ -19,6 +19,7 @@ from web import (
     LIVE,
     METRICS,
     ORG,
+    RECORDINGS,
     SETTINGS,
     HttpMetrics,
     middlewares,
@@ -54,10 +55,15 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)
-    if CAMERAS in app:
-        # Live view and talk-back ride on the running cameras' hubs and backchannels.
-        app[LIVE] = LiveSessions(app[CAMERAS], app[DB], LiveSettings.from_settings(settings.webrtc))
-        app.cleanup_ctx.append(_live_ctx)
+    # Live view and talk-back ride on the running cameras' hubs and backchannels; the
+    # recorder is told who talks so the talk-back track carries the talker's name.
+    app[LIVE] = LiveSessions(
+        app[CAMERAS],
+        app[DB],
+        LiveSettings.from_settings(settings.webrtc),
+        on_talker=app[RECORDINGS].set_talker,
+    )
+    app.cleanup_ctx.append(_live_ctx)
     setup_web(app)
     return app
 

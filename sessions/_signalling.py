@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -177,9 +178,14 @@ class LiveSessions:
         source: HubSource,
         db: Database | None,
         settings: LiveSettings | None = None,
+        *,
+        on_talker: Callable[[int, str | None], None] | None = None,
     ) -> None:
         self._source = source
         self._db = db
+        # Told who talks into a camera's room (None when nobody), e.g. so the recorder can
+        # name the talker beside the talk-back track.
+        self._on_talker = on_talker
         self.settings = settings or LiveSettings()
         self._sessions: dict[str, _Session] = {}
         self._floors = TalkFloors()
@@ -308,6 +314,8 @@ class LiveSessions:
             self._floors.release(key, session_id)
             raise
         session.pump.start()
+        if self._on_talker is not None:
+            self._on_talker(camera.camera_id, principal.name)
         return SessionAnswer(session.id, answer, received)
 
     # ------------------------------------------------------------------ closing
@@ -427,6 +435,8 @@ class LiveSessions:
             self._sessions.pop(session.id, None)
             if session.kind == "talk":
                 self._floors.release(str(session.camera.camera_id), session.id)
+                if self._on_talker is not None and self.floor(session.camera.camera_id) is None:
+                    self._on_talker(session.camera.camera_id, None)
             watcher = session.watcher
             if watcher is not None and watcher is not asyncio.current_task():
                 watcher.cancel()

@@ -108,7 +108,13 @@ async def test_camera_without_backchannel_is_listen_only_with_the_reason(
 async def test_talk_and_view_are_audited_with_duration(
     manager: CameraManager, camera_ref: CameraRef, db: Database
 ) -> None:
-    service = LiveSessions(manager, db, LiveSettings(talk_idle_seconds=1.0))
+    talkers: list[tuple[int, str | None]] = []
+    service = LiveSessions(
+        manager,
+        db,
+        LiveSettings(talk_idle_seconds=1.0),
+        on_talker=lambda camera_id, name: talkers.append((camera_id, name)),
+    )
     talker, viewer = TalkerPeer(), ViewerPeer(audio=False)
     try:
         talk = await talker.connect(lambda sdp: service.open_talk(WATCH, camera_ref, sdp))
@@ -133,6 +139,8 @@ async def test_talk_and_view_are_audited_with_duration(
             .scalars()
             .all()
         )
+    # The recorder is told who talked, then that nobody does any more.
+    assert talkers == [(1, "hpx.watch"), (1, None)]
     actions = [(r.action, r.actor, r.object_id, r.unit_code) for r in rows]
     assert ("live.talk.start", "user:hpx.watch", "1", camera_ref.unit_code) in actions
     assert ("live.view.start", "user:hpx.watch", "1", camera_ref.unit_code) in actions
