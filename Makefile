@@ -58,8 +58,11 @@ format: deps ## apply ruff's formatting and autofixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md)
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) -m bench.$$(basename $$b .py) || exit 1; done
+bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md; ~25 min)
+	$(PY) -m bench.bench_ingest --gst 1 5 10 20 40
+	$(PY) -m bench.bench_live
+	$(PY) -m bench.bench_recordings
+	$(PY) -m bench.bench_cases
 
 clean: ## remove the venv, stamps and caches (not the data directory)
 	rm -rf $(VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache *.egg-info
