@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from core import Accounts, Database, SecuritySettings, Settings, StorageSettings, migrate
 from gateway._demo import seed_demo
+from simulator import ClipLibrary, SimulatedCamera, default_camera_config
 
 PG_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
 
@@ -122,3 +123,20 @@ def no_blocking() -> Iterator[None]:
         for function in bb.functions.values():
             function.can_block_in("asyncpg/connect_utils.py", "_parse_connect_dsn_and_args")
         yield
+
+
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Replay clips are encoded once per run and shared by every simulated camera."""
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture
+async def camera(clip_cache: Path) -> AsyncIterator[SimulatedCamera]:
+    """One simulated camera (1080p main, 640x360 sub, replay pictures) on loopback."""
+    cam = SimulatedCamera(
+        default_camera_config(0, session_timeout=10), clips=ClipLibrary(clip_cache)
+    )
+    await cam.start()
+    yield cam
+    await cam.close()

@@ -15,22 +15,7 @@ import pytest
 from camera_registry import CameraIngest
 from recordings import Manifest, RecordingFiles, SigningKey, recording_dir
 from recordings._naming import new_recording_id
-from simulator import ClipLibrary, SimulatedCamera, default_camera_config
-
-
-@pytest.fixture(scope="session")
-def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("clips")
-
-
-@pytest.fixture
-async def camera(clip_cache: Path) -> AsyncIterator[SimulatedCamera]:
-    cam = SimulatedCamera(
-        default_camera_config(0, session_timeout=10), clips=ClipLibrary(clip_cache)
-    )
-    await cam.start()
-    yield cam
-    await cam.close()
+from simulator import SimulatedCamera
 
 
 def sub_url(camera: SimulatedCamera) -> str:

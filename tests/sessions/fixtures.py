@@ -28,11 +28,6 @@ CHAIR = principal("hpx.chair", "431226203000", Role.CHAIR, 5)
 OTHER_VILLAGE = principal("nmq.watch", "431226203202", Role.OPERATOR, 9)
 
 
-@pytest.fixture(scope="session")
-def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("clips")
-
-
 @pytest.fixture
 async def camera(clip_cache: Path) -> AsyncIterator[SimulatedCamera]:
     cam = SimulatedCamera(

@@ -7,28 +7,12 @@ camera after the first loads them from disk in milliseconds.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
-from simulator import ClipLibrary, SimulatedCamera, default_camera_config
-
-
-@pytest.fixture(scope="session")
-def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("clips")
-
-
-@pytest.fixture
-async def camera(clip_cache: Path) -> AsyncIterator[SimulatedCamera]:
-    cam = SimulatedCamera(
-        default_camera_config(0, session_timeout=10), clips=ClipLibrary(clip_cache)
-    )
-    await cam.start()
-    yield cam
-    await cam.close()
+from simulator import SimulatedCamera
 
 
 def require_tool(name: str) -> str:

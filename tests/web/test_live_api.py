@@ -16,11 +16,11 @@ from gateway import create_app
 from sessions import LiveSessions, SessionAnswer
 from simulator import SimulatedCamera
 from tests.helpers import login
-from tests.sessions.fixtures import VILLAGE, camera, clip_cache
+from tests.sessions.fixtures import VILLAGE, camera
 from tests.sessions.peers import TalkerPeer, ViewerPeer, wait_for
 from web import CAMERAS, DB, LIVE
 
-__all__ = ["camera", "clip_cache"]
+__all__ = ["camera"]
 
 pytestmark = pytest.mark.slow
 

@@ -16,11 +16,11 @@ from core import Settings
 from gateway._demo import DEMO_PASSWORD
 from simulator import SimulatedCamera
 from tests.browser import ARTIFACTS, chromium
-from tests.sessions.fixtures import camera, clip_cache
+from tests.sessions.fixtures import camera
 from tests.web.test_live_api import live_app
 from web import LIVE
 
-__all__ = ["camera", "clip_cache"]
+__all__ = ["camera"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
