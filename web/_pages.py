@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections import Counter
+from collections.abc import Awaitable
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -176,10 +177,12 @@ async def org_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _form_action(request: web.Request, redirect: str, action: object) -> web.StreamResponse:
+async def _form_action(
+    request: web.Request, redirect: str, action: Awaitable[None]
+) -> web.StreamResponse:
     """Run a form's change; show its error on the page it came from."""
     try:
-        await action  # type: ignore[misc]
+        await action
     except GatewayError as exc:
         raise web.HTTPSeeOther(f"{redirect}?error={exc.code}") from None
     raise web.HTTPSeeOther(f"{redirect}?message=saved")
