@@ -7,9 +7,12 @@ database.  Recording goes through :class:`SessionRecorder`, wired by ``gateway.a
 """
 
 from cases._calendar import Month, ReportStatus, china_date
+from cases._dispute_types import STANDARD_TYPES, DisputeTypeCatalogue, DisputeTypeDef
 from cases._errors import (
     CaseError,
     CaseNotFoundError,
+    DisputeTypeExistsError,
+    DisputeTypeNotFoundError,
     EscalationNotAllowed,
     InvalidCaseInputError,
     RoomNotAllowedError,
@@ -25,6 +28,7 @@ from cases._reporting import LedgerInconsistentError, LedgerService, ReportRow
 from cases._reports import TrendPoint
 from cases._rules import Assessment, DueEscalation, Flag, FlagKind, RulesConfig
 from cases._service import CaseService
+from cases._type_config import DisputeTypeInput, DisputeTypePatch, DisputeTypes
 from cases._types import CaseStatus, Channel, DisputeType, MediatorKind, Outcome, Stage, label
 from cases._views import (
     CaseDetail,
@@ -41,6 +45,7 @@ from cases._views import (
 
 __all__ = [
     "NO_RECORDER_NOTE",
+    "STANDARD_TYPES",
     "Assessment",
     "CaseDetail",
     "CaseError",
@@ -52,6 +57,13 @@ __all__ = [
     "CaseSummary",
     "Channel",
     "DisputeType",
+    "DisputeTypeCatalogue",
+    "DisputeTypeDef",
+    "DisputeTypeExistsError",
+    "DisputeTypeInput",
+    "DisputeTypeNotFoundError",
+    "DisputeTypePatch",
+    "DisputeTypes",
     "DueEscalation",
     "EscalationNotAllowed",
     "EscalationView",

@@ -15,6 +15,8 @@ from core.errors import ConflictError, GatewayError, InvalidInputError, NotFound
 __all__ = [
     "CaseError",
     "CaseNotFoundError",
+    "DisputeTypeExistsError",
+    "DisputeTypeNotFoundError",
     "EscalationNotAllowed",
     "InconsistentHistoryError",
     "InvalidCaseInputError",
@@ -132,3 +134,15 @@ class LedgerNotReadyError(CaseError, ConflictError):
     """A monthly ledger is submitted once its statistical period has ended."""
 
     code = "ledger_not_ready"
+
+
+class DisputeTypeExistsError(CaseError, ConflictError):
+    """A dispute type with that key is already configured (keys are never reused)."""
+
+    code = "dispute_type_exists"
+
+
+class DisputeTypeNotFoundError(CaseError, NotFoundError):
+    """No dispute type with that key is configured."""
+
+    code = "dispute_type_not_found"

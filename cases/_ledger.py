@@ -8,6 +8,8 @@ once, so that the page, the CSV/XLSX export and the frozen snapshot agree:
   of M-1 to the 25th of M, so the report can be complete on its due day, M-25), cut at
   ``as_of`` for a month still running.  Dates are China-time dates.
 * **received**: cases received in the period; **by type** and **by channel** split them.
+  "By type" has the ten standard columns; a locally configured type counts under the
+  column it is mapped to (:mod:`cases._dispute_types`).
 * **open at start**: received before the period and not closed before it;
   **active** = open at start + received; **closed**: closed (办结销号) in the period;
   **open at end** = active − closed.
@@ -59,7 +61,7 @@ class CaseSnapshot:
 
     case_id: str
     number: str
-    dispute_type: DisputeType
+    dispute_type: DisputeType  # the ledger column of the case's configured type
     channel: Channel
     facts: CaseFacts
     petitioned_at: datetime | None = None  # the initial petition (初信初访), if any

@@ -19,6 +19,7 @@ from core import Base, UTCDateTime
 
 __all__ = [
     "CaseCounter",
+    "CaseDisputeTypeRow",
     "CaseEscalationRow",
     "CaseEventRow",
     "CasePartyRow",
@@ -40,6 +41,26 @@ class CaseCounter(Base):
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class CaseDisputeTypeRow(Base):
+    """A configured dispute type (see :mod:`cases._dispute_types`); rows are never deleted.
+
+    ``cases.dispute_type`` holds the key.  There is no foreign key on it: adding one to the
+    existing ``cases`` table would make SQLite rebuild it; the key is checked at intake,
+    rows are never deleted, and the ledger refuses a case whose key has no row.
+    """
+
+    __tablename__ = "case_dispute_types"
+
+    key: Mapped[str] = mapped_column(String(20), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(50))
+    label_en: Mapped[str] = mapped_column(String(50))
+    ledger_column: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean)
+    position: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CaseRow(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from cases._access import load_facts, scope_condition
+from cases._dispute_types import DisputeTypeCatalogue
 from cases._errors import InvalidCaseInputError
 from cases._inputs import CaseQuery
 from cases._mediation import session_view
@@ -20,15 +21,20 @@ from cases._models import CaseEscalationRow, CaseEventRow, CasePartyRow, CaseRow
 from cases._reports import china_midnight, in_subtree
 from cases._rules import Assessment, RulesConfig, assess
 from cases._store import load_snapshots, split_townships
-from cases._types import CaseStatus, Channel, DisputeType, parse_choice
+from cases._types import CaseStatus, Channel, parse_choice
 from cases._views import CaseDetail, CaseSummary, EscalationView, EventView, PartyView
 from core import Level, Principal, User, validate_code
 
 __all__ = ["detail", "search_conditions", "summaries"]
 
 
-def search_conditions(actor: Principal, query: CaseQuery) -> list[ColumnElement[bool]]:
-    """The SQL conditions of a search: the caller's scope and every given filter."""
+def search_conditions(
+    actor: Principal, query: CaseQuery, types: DisputeTypeCatalogue
+) -> list[ColumnElement[bool]]:
+    """The SQL conditions of a search: the caller's scope and every given filter.
+
+    The type filter accepts every configured type, inactive ones too: old cases keep them.
+    """
     conditions = [c for c in (scope_condition(actor),) if c is not None]
     if query.text.strip():
         needle = query.text.strip()
@@ -40,12 +46,13 @@ def search_conditions(actor: Principal, query: CaseQuery) -> list[ColumnElement[
         )
     for column, value, kind, name in (
         (CaseRow.status, query.status, CaseStatus, "status"),
-        (CaseRow.dispute_type, query.dispute_type, DisputeType, "dispute_type"),
         (CaseRow.channel, query.channel, Channel, "channel"),
         (CaseRow.level, query.level, Level, "level"),
     ):
         if value:
             conditions.append(column == parse_choice(kind, value, field=name).value)
+    if query.dispute_type:
+        conditions.append(CaseRow.dispute_type == types.for_filter(query.dispute_type).key)
     if query.unit:
         try:
             validate_code(query.unit)

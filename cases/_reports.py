@@ -34,9 +34,9 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 from cases._calendar import CHINA_TZ, Month, Period, china_date, ledger_period
 from cases._kpi import DEFAULT_LIMIT, PetitionedCase, PetitionKpi
 from cases._ledger import LedgerConfig, MonthlyLedger, StageRow
-from cases._models import CaseEscalationRow, CaseRow
+from cases._models import CaseDisputeTypeRow, CaseEscalationRow, CaseRow
 from cases._rules import RulesConfig, assess
-from cases._store import load_snapshots
+from cases._store import ledger_column, load_snapshots
 from cases._types import Channel, DisputeType, Stage
 from core import Level, contains, level_of, scope_prefix
 
@@ -96,7 +96,7 @@ async def ledger_sql(
     ps, pe = china_midnight(period.start), china_midnight(end + timedelta(days=1))
     overdue_cut = china_midnight(end - timedelta(days=config.overdue_days))
     rank = level_of(unit).rank
-    c = CaseRow
+    c, tr = CaseRow, CaseDisputeTypeRow
     active = and_(
         in_subtree(c.receiving_unit, unit),
         c.received_at < pe,
@@ -131,6 +131,7 @@ async def ledger_sql(
             row_unit,
             stage,
             c.dispute_type,
+            tr.ledger_column,
             c.channel,
             func.count().label("n"),
             _count_if(c.received_at >= ps).label("received"),
@@ -144,8 +145,10 @@ async def ledger_sql(
         )
         .select_from(c)
         .outerjoin(reached, reached.c.case_id == c.id)
+        # Outer: a case whose type row is missing must fail loudly, not drop out of the counts.
+        .outerjoin(tr, tr.key == c.dispute_type)
         .where(active)
-        .group_by(row_unit, stage, c.dispute_type, c.channel)
+        .group_by(row_unit, stage, c.dispute_type, tr.ledger_column, c.channel)
     )
     by_type: Counter[DisputeType] = Counter()
     by_channel: Counter[Channel] = Counter()
@@ -159,7 +162,7 @@ async def ledger_sql(
         for key in ("n", "received", "closed", "closed_here", "resolved_here", "overdue"):
             totals[key] += int(getattr(r, key))
         totals["petitions"] += int(r.petitions)
-        by_type[DisputeType(r.dispute_type)] += int(r.received)
+        by_type[ledger_column(r.dispute_type, r.ledger_column)] += int(r.received)
         by_channel[Channel(r.channel)] += int(r.received)
         rows.setdefault(r.row_unit, Counter())[Stage(r.stage)] += int(r.n)
 

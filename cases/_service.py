@@ -44,7 +44,8 @@ from cases._recorder import SessionRecorder
 from cases._reports import china_midnight
 from cases._rules import RulesConfig, check_escalation, check_leader_charge
 from cases._status import check_reopen
-from cases._types import CaseStatus, Channel, DisputeType, parse_choice
+from cases._type_config import DisputeTypes, load_catalogue
+from cases._types import CaseStatus, Channel, parse_choice
 from cases._validation import (
     format_case_number,
     mask_id_number,
@@ -102,13 +103,13 @@ class CaseService:
         self.rules = rules or RulesConfig()
         self._clock = clock
         self.sessions = MediationSessions(db, recorder=recorder, rules=self.rules, clock=clock)
+        self.types = DisputeTypes(db, clock=clock)
 
     # ----------------------------------------------------------------- intake
 
     async def intake(self, actor: Principal, data: IntakeInput) -> CaseDetail:
         """统一受理: number the case in its unit-year and store it with its sealed parties."""
         now = self._clock()
-        dispute_type = parse_choice(DisputeType, data.dispute_type, field="dispute_type")
         channel = parse_choice(Channel, data.channel, field="channel")
         summary = require_text(data.summary, "summary")
         unit = (data.unit or actor.unit_code).strip()
@@ -124,6 +125,8 @@ class CaseService:
             raise InvalidCaseInputError("name at least one applicant (申请人)")
         townships = self._townships(unit, data.townships)
         async with self.db.transaction() as session:
+            # Checked against the list as it is in this transaction, before anything is written.
+            dispute_type = (await load_catalogue(session)).for_intake(data.dispute_type)
             if await session.get(Unit, unit) is None:
                 raise NotFoundError(f"no unit {unit}; check the code", code="unit_not_found")
             mediator = await self._mediator(session, data.mediator, unit)
@@ -135,7 +138,7 @@ class CaseService:
                 current_unit=unit,
                 level=level_of(unit).value,
                 status=CaseStatus.RECEIVED.value,
-                dispute_type=dispute_type.value,
+                dispute_type=dispute_type.key,
                 channel=channel.value,
                 summary=summary,
                 townships=",".join(sorted(townships)),
@@ -154,7 +157,7 @@ class CaseService:
                 "case.intake",
                 case,
                 {
-                    "type": dispute_type.value,
+                    "type": dispute_type.key,
                     "channel": channel.value,
                     "parties": len(parties),
                     "mediator": mediator.username if mediator else None,
@@ -251,9 +254,9 @@ class CaseService:
     async def search(self, actor: Principal, query: CaseQuery) -> CasePage:
         """Cases in scope matching every given filter, newest first; parties masked."""
         authorize(actor, Permission.CASE_READ, actor.unit_code)
-        conditions = search_conditions(actor, query)
         limit = min(max(query.limit, 1), 200)
         async with self.db.transaction() as session:
+            conditions = search_conditions(actor, query, await load_catalogue(session))
             total = await session.scalar(
                 select(func.count()).select_from(CaseRow).where(*conditions)
             )

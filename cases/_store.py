@@ -18,11 +18,11 @@ from sqlalchemy.sql import ColumnElement
 
 from cases._facts import CaseFacts, Closure, Escalation, LeaderCharge, Session, merge_history
 from cases._ledger import CaseSnapshot
-from cases._models import CaseEscalationRow, CaseRow, CaseSessionRow
+from cases._models import CaseDisputeTypeRow, CaseEscalationRow, CaseRow, CaseSessionRow
 from cases._types import Channel, DisputeType, MediatorKind, Outcome
 from core import Level
 
-__all__ = ["facts_of", "load_snapshots", "snapshot_of", "split_townships"]
+__all__ = ["facts_of", "ledger_column", "load_snapshots", "snapshot_of", "split_townships"]
 
 _CHUNK = 5000  # ids per IN (...) list: well below SQLite's and asyncpg's parameter limits
 
@@ -71,11 +71,26 @@ def facts_of(case: Any, sessions: Iterable[Any], escalations: Iterable[Any]) -> 
     )
 
 
+def ledger_column(key: str, column: str | None) -> DisputeType:
+    """The ledger column of a case's dispute type ``key`` (``column`` from the type's row).
+
+    A key without a row means the configured list lost a row it must keep forever; the
+    ledger cannot place the case, so it says so instead of miscounting.
+    """
+    if column is None:
+        raise LookupError(
+            f"dispute type {key!r} is not configured in case_dispute_types; restore its row "
+            "(types are deactivated, never deleted)"
+        )
+    return DisputeType(column)
+
+
 def snapshot_of(case: Any, facts: CaseFacts) -> CaseSnapshot:
+    """``case`` carries ``ledger_column``: the column of its dispute type (see the join)."""
     return CaseSnapshot(
         case_id=str(case.id),
         number=case.number,
-        dispute_type=DisputeType(case.dispute_type),
+        dispute_type=ledger_column(case.dispute_type, case.ledger_column),
         channel=Channel(case.channel),
         facts=facts,
         petitioned_at=case.petitioned_at,
@@ -96,6 +111,7 @@ _CASE_COLUMNS = (
     CaseRow.closed_at,
     CaseRow.closure_resolved,
     CaseRow.petitioned_at,
+    CaseDisputeTypeRow.ledger_column,
 )
 
 
@@ -107,7 +123,14 @@ async def load_snapshots(
     ``with_history=False`` skips sessions and escalations (still keeping 包案 and closure):
     enough for counts that do not depend on the 3221 history.
     """
-    cases = (await session.execute(select(*_CASE_COLUMNS).where(*conditions))).all()
+    cases = (
+        await session.execute(
+            select(*_CASE_COLUMNS)
+            .select_from(CaseRow)
+            .outerjoin(CaseDisputeTypeRow, CaseDisputeTypeRow.key == CaseRow.dispute_type)
+            .where(*conditions)
+        )
+    ).all()
     sessions: dict[int, list[Any]] = defaultdict(list)
     escalations: dict[int, list[Any]] = defaultdict(list)
     if with_history and cases:

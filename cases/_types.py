@@ -27,7 +27,11 @@ __all__ = [
 
 
 class DisputeType(StrEnum):
-    """Kinds of dispute (矛盾纠纷类型) as counted by the monthly ledger."""
+    """The ten standard kinds of dispute (矛盾纠纷类型): the by-type columns of the ledger.
+
+    Intake picks from the configurable list (:mod:`cases._dispute_types`), which starts
+    as exactly these ten and maps every local type to one of them.
+    """
 
     NEIGHBOURHOOD = "neighbourhood"
     FAMILY = "family"
@@ -111,48 +115,55 @@ class Stage(StrEnum):
     COUNTY_LEADER = "county_leader"
 
 
-_LABELS: Final[Mapping[StrEnum, tuple[str, str]]] = {
-    DisputeType.NEIGHBOURHOOD: ("邻里纠纷", "Neighbourhood"),
-    DisputeType.FAMILY: ("婚姻家庭纠纷", "Marriage and family"),
-    DisputeType.LAND_FOREST: ("山林土地纠纷", "Land and forestry"),
-    DisputeType.LABOUR: ("劳动争议/欠薪纠纷", "Labour and unpaid wages"),
-    DisputeType.CONTRACT_DEBT: ("合同债务纠纷", "Contracts and debts"),
-    DisputeType.CONSTRUCTION: ("工程建设纠纷", "Construction"),
-    DisputeType.TRAFFIC: ("交通事故纠纷", "Traffic accidents"),
-    DisputeType.MEDICAL: ("医疗纠纷", "Medical"),
-    DisputeType.PROPERTY: ("物业房屋纠纷", "Property and housing"),
-    DisputeType.OTHER: ("其他纠纷", "Other"),
-    Channel.WINDOW: ("窗口受理", "Reception window"),
-    Channel.PHONE: ("电话", "Telephone"),
-    Channel.GRID_WORKER: ("网格员上报", "Grid worker"),
-    Channel.TRANSFER: ("转办", "Transferred from another unit"),
-    Channel.PETITION_OFFICE: ("信访转入", "Petition office"),
-    Outcome.RESOLVED_WRITTEN: ("调解成功（书面协议）", "Resolved, written agreement"),
-    Outcome.RESOLVED_ORAL: ("调解成功（口头协议）", "Resolved, oral agreement"),
-    Outcome.RESOLVED_JUDICIAL: ("调解成功（司法确认）", "Resolved, judicially confirmed"),
-    Outcome.PARTLY: ("部分化解", "Partly resolved"),
-    Outcome.FAILED: ("调解不成", "Failed"),
-    MediatorKind.PROFESSIONAL: ("行业性专业性调解组织", "Professional/sector mediation body"),
-    MediatorKind.DEPARTMENT: ("职能部门", "Functional department"),
-    MediatorKind.PEOPLES_MEDIATION: ("人民调解委员会", "People's mediation committee"),
-    MediatorKind.CENTRE_STAFF: ("综治中心工作人员", "Governance centre staff"),
-    MediatorKind.OTHER: ("其他", "Other"),
-    CaseStatus.RECEIVED: ("已受理", "Received"),
-    CaseStatus.IN_MEDIATION: ("调解中", "In mediation"),
-    CaseStatus.ESCALATED: ("已上报", "Escalated"),
-    CaseStatus.LEADER_IN_CHARGE: ("县领导包案", "County leader in charge"),
-    CaseStatus.CLOSED: ("办结销号", "Closed"),
-    CaseStatus.REOPENED: ("重新启动", "Reopened"),
-    Stage.VILLAGE: ("村级调解", "Village mediation"),
-    Stage.TOWNSHIP: ("乡级调解", "Township mediation"),
-    Stage.COUNTY: ("县级调解", "County mediation"),
-    Stage.COUNTY_LEADER: ("县领导包案", "County leader in charge"),
+# Looked up by (vocabulary, key): members of different vocabularies share keys ("other"),
+# and StrEnum members compare and hash as their string, so a plain dict would merge them.
+_LABEL_LIST: Final[tuple[tuple[StrEnum, tuple[str, str]], ...]] = (
+    (DisputeType.NEIGHBOURHOOD, ("邻里纠纷", "Neighbourhood")),
+    (DisputeType.FAMILY, ("婚姻家庭纠纷", "Marriage and family")),
+    (DisputeType.LAND_FOREST, ("山林土地纠纷", "Land and forestry")),
+    (DisputeType.LABOUR, ("劳动争议/欠薪纠纷", "Labour and unpaid wages")),
+    (DisputeType.CONTRACT_DEBT, ("合同债务纠纷", "Contracts and debts")),
+    (DisputeType.CONSTRUCTION, ("工程建设纠纷", "Construction")),
+    (DisputeType.TRAFFIC, ("交通事故纠纷", "Traffic accidents")),
+    (DisputeType.MEDICAL, ("医疗纠纷", "Medical")),
+    (DisputeType.PROPERTY, ("物业房屋纠纷", "Property and housing")),
+    (DisputeType.OTHER, ("其他纠纷", "Other")),
+    (Channel.WINDOW, ("窗口受理", "Reception window")),
+    (Channel.PHONE, ("电话", "Telephone")),
+    (Channel.GRID_WORKER, ("网格员上报", "Grid worker")),
+    (Channel.TRANSFER, ("转办", "Transferred from another unit")),
+    (Channel.PETITION_OFFICE, ("信访转入", "Petition office")),
+    (Outcome.RESOLVED_WRITTEN, ("调解成功（书面协议）", "Resolved, written agreement")),
+    (Outcome.RESOLVED_ORAL, ("调解成功（口头协议）", "Resolved, oral agreement")),
+    (Outcome.RESOLVED_JUDICIAL, ("调解成功（司法确认）", "Resolved, judicially confirmed")),
+    (Outcome.PARTLY, ("部分化解", "Partly resolved")),
+    (Outcome.FAILED, ("调解不成", "Failed")),
+    (MediatorKind.PROFESSIONAL, ("行业性专业性调解组织", "Professional/sector mediation body")),
+    (MediatorKind.DEPARTMENT, ("职能部门", "Functional department")),
+    (MediatorKind.PEOPLES_MEDIATION, ("人民调解委员会", "People's mediation committee")),
+    (MediatorKind.CENTRE_STAFF, ("综治中心工作人员", "Governance centre staff")),
+    (MediatorKind.OTHER, ("其他", "Other")),
+    (CaseStatus.RECEIVED, ("已受理", "Received")),
+    (CaseStatus.IN_MEDIATION, ("调解中", "In mediation")),
+    (CaseStatus.ESCALATED, ("已上报", "Escalated")),
+    (CaseStatus.LEADER_IN_CHARGE, ("县领导包案", "County leader in charge")),
+    (CaseStatus.CLOSED, ("办结销号", "Closed")),
+    (CaseStatus.REOPENED, ("重新启动", "Reopened")),
+    (Stage.VILLAGE, ("村级调解", "Village mediation")),
+    (Stage.TOWNSHIP, ("乡级调解", "Township mediation")),
+    (Stage.COUNTY, ("县级调解", "County mediation")),
+    (Stage.COUNTY_LEADER, ("县领导包案", "County leader in charge")),
+)
+
+
+_LABELS: Final[Mapping[tuple[type[StrEnum], str], tuple[str, str]]] = {
+    (type(member), member.value): labels for member, labels in _LABEL_LIST
 }
 
 
 def label(value: StrEnum, lang: str = "zh") -> str:
     """The UI label of a vocabulary value: ``"zh"`` (default) or ``"en"``."""
-    zh, en = _LABELS[value]
+    zh, en = _LABELS[type(value), value.value]
     return en if lang == "en" else zh
 
 

@@ -18,6 +18,9 @@ from cases import (
     CaseStatus,
     Channel,
     DisputeType,
+    DisputeTypeCatalogue,
+    DisputeTypeInput,
+    DisputeTypePatch,
     IntakeInput,
     MediatorKind,
     Month,
@@ -42,7 +45,7 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 
 _VOCABULARIES: dict[str, Any] = {
-    "type": DisputeType,
+    "column": DisputeType,
     "channel": Channel,
     "outcome": Outcome,
     "kind": MediatorKind,
@@ -51,12 +54,17 @@ _VOCABULARIES: dict[str, Any] = {
 }
 
 
-def _labeller(request: web.Request) -> Callable[[str, str | None], str]:
+def _labeller(
+    request: web.Request, types: DisputeTypeCatalogue
+) -> Callable[[str, str | None], str]:
+    """``lbl(kind, key)``: "type" is a configured dispute type, "column" a ledger column."""
     lang = "en" if language_of(request) == "en" else "zh"
 
     def lbl(kind: str, value: str | None) -> str:
         if not value:
             return ""
+        if kind == "type":
+            return types.label(value, lang)
         try:
             return label(_VOCABULARIES[kind](value), lang)
         except ValueError:
@@ -72,10 +80,13 @@ async def _unit_names(request: web.Request, principal: Principal) -> dict[str, s
         return {u.code: u.name for u in units if u.code.startswith(prefix)}
 
 
-def _common(request: web.Request) -> dict[str, Any]:
+async def _common(request: web.Request) -> dict[str, Any]:
+    types = await request.app[CASES].types.catalogue(current_principal(request))
     return {
-        "lbl": _labeller(request),
-        "types": list(DisputeType),
+        "lbl": _labeller(request, types),
+        "types": types.types,  # filters: every configured type (old cases keep inactive ones)
+        "intake_types": types.active,
+        "columns": list(DisputeType),
         "channels": list(Channel),
         "statuses": list(CaseStatus),
         "outcomes": list(Outcome),
@@ -114,7 +125,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
         request,
         "cases_list.html",
         {
-            **_common(request),
+            **await _common(request),
             "page": page,
             "q": request.query,
             "error": error,
@@ -151,7 +162,7 @@ async def _render_intake(
     return render_page(
         request,
         "cases_new.html",
-        {**_common(request), "form": form, "error": error, "units": units},
+        {**await _common(request), "form": form, "error": error, "units": units},
         status=status_of(error) if error else 200,
     )
 
@@ -223,7 +234,7 @@ async def _render_case(
         request,
         "cases_detail.html",
         {
-            **_common(request),
+            **await _common(request),
             "d": detail,
             "c": detail.summary,
             "a": detail.assessment,
@@ -326,14 +337,16 @@ async def ledger_page(request: web.Request) -> web.StreamResponse:
     trend = await ledgers.trend(principal, unit, month)
     snapshots = await ledgers.snapshots(principal, unit, month)
     board = await ledgers.board(principal, month)
-    lbl = _labeller(request)
+    common = await _common(request)
+    lbl = common["lbl"]
     scale = max([0.2, *(float(k.share or 0) for k in kpis)])
     stage_totals = {s: sum(r.counts[s] for r in ledger.stages) for s in Stage}
     return render_page(
         request,
         "ledger.html",
         {
-            **_common(request),
+            **common,
+            "can_configure_types": request.app[CASES].types.can_configure(principal),
             "ledger": ledger,
             "unit": unit,
             "month": month,
@@ -345,7 +358,7 @@ async def ledger_page(request: web.Request) -> web.StreamResponse:
             ),
             "by_type": hbars(
                 sorted(
-                    ((lbl("type", t.value), n) for t, n in ledger.by_type.items() if n),
+                    ((lbl("column", t.value), n) for t, n in ledger.by_type.items() if n),
                     key=lambda item: -item[1],
                 )
             ),
@@ -390,3 +403,37 @@ async def ledger_submit(request: web.Request) -> web.StreamResponse:
     except GatewayError as exc:
         raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'error': exc.message})}") from None
     raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'message': 'submitted'})}")
+
+
+@routes.post("/ledger/dispute-types")
+async def dispute_types_submit(request: web.Request) -> web.StreamResponse:
+    """The ledger page's small admin form: add a local type, rename or (de)activate one."""
+    principal = current_principal(request)
+    form = await request.post()
+    types = request.app[CASES].types
+    back = {"unit": _text(form, "unit"), "month": _text(form, "month")}
+    try:
+        if _text(form, "action") == "add":
+            await types.create(
+                principal,
+                DisputeTypeInput(
+                    key=_text(form, "key"),
+                    label_zh=_text(form, "label_zh"),
+                    label_en=_text(form, "label_en"),
+                    ledger_column=_text(form, "ledger_column") or DisputeType.OTHER.value,
+                ),
+            )
+        else:
+            active = {"activate": True, "deactivate": False}.get(_text(form, "action"))
+            await types.update(
+                principal,
+                _text(form, "key"),
+                DisputeTypePatch(
+                    label_zh=_text(form, "label_zh") or None,
+                    label_en=_text(form, "label_en") or None,
+                    active=active,
+                ),
+            )
+    except GatewayError as exc:
+        raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'error': exc.message})}") from None
+    raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'message': 'types_saved'})}#types")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from cases import Month, china_date
 from tests.helpers import login as _login
 
 
@@ -260,3 +262,85 @@ async def test_pages_render(client: TestClient) -> None:
     for chart in ("chart-trend", "chart-types", "chart-funnel", "chart-kpi"):
         assert chart in page
     assert "社会矛盾纠纷排查化解综合台账" in page and 'style="' not in page
+
+
+async def test_dispute_types_are_configured_by_the_county_admin_only(client: TestClient) -> None:
+    headers = await _as(client, "hpx.admin")
+    tea = {"key": "tea_garden", "label_zh": "茶园承包纠纷", "ledger_column": "land_forest"}
+    response = await client.post("/api/dispute-types", json=tea, headers=headers)
+    assert response.status == 403
+    response = await client.patch(
+        "/api/dispute-types/other", json={"active": False}, headers=headers
+    )
+    assert response.status == 403
+
+    headers = await _as(client, "county.admin")
+    response = await client.post("/api/dispute-types", json=tea, headers=headers)
+    assert response.status == 201, await response.text()
+    assert (await response.json())["ledger_column"] == "land_forest"
+    types = (await (await client.get("/api/dispute-types")).json())["types"]
+    assert [t["key"] for t in types][-2:] == ["other", "tea_garden"] and len(types) == 11
+
+    headers = await _as(client, "hpxc.mediator")
+    response = await client.post(
+        "/api/cases", json={**INTAKE, "dispute_type": "tea_garden"}, headers=headers
+    )
+    assert response.status == 201, await response.text()
+    # The ledger month whose statistical period (26th to 25th) holds the intake day.
+    day = china_date(datetime.fromisoformat((await response.json())["received_at"]))
+    month = Month.of(day).next() if day.day > 25 else Month.of(day)
+    ledger = await (await client.get(f"/api/ledger?unit={VILLAGE}&month={month}")).json()
+    assert ledger["by_type"]["land_forest"] >= 1 and "tea_garden" not in ledger["by_type"]
+    assert sum(ledger["by_type"].values()) == ledger["received"]
+
+    headers = await _as(client, "county.admin")
+    response = await client.patch(
+        "/api/dispute-types/tea_garden", json={"active": False}, headers=headers
+    )
+    assert response.status == 200 and (await response.json())["active"] is False
+    before = await _state(client)
+    headers = await _as(client, "hpxc.mediator")
+    for key in ("tea_garden", "kitchen"):
+        response = await client.post(
+            "/api/cases", json={**INTAKE, "dispute_type": key}, headers=headers
+        )
+        body = await response.json()
+        assert response.status == 400 and body["error"] == "unknown_dispute_type"
+        assert "use one of: neighbourhood, family, land_forest" in body["message"]
+        assert "tea_garden" not in body["message"].split("use one of:")[1]
+    assert await _state(client) == before
+    active = (await (await client.get("/api/dispute-types?active=true")).json())["types"]
+    assert "tea_garden" not in [t["key"] for t in active]
+
+
+async def test_dispute_type_admin_section_and_intake_form(client: TestClient) -> None:
+    token = await login(client, "hpx.admin")
+    page = await (await client.get("/ledger")).text()
+    assert 'data-testid="dispute-types"' in page and 'data-testid="add-type"' not in page
+    form = {"_csrf": token, "action": "add", "key": "fishing", "label_zh": "渔业纠纷"}
+    response = await client.post("/ledger/dispute-types", data=form, allow_redirects=False)
+    assert response.status == 303 and "error=" in response.headers["Location"]
+
+    token = await login(client, "county.admin")
+    page = await (await client.get("/ledger")).text()
+    assert 'data-testid="add-type"' in page and "邻里纠纷" in page
+    response = await client.post(
+        "/ledger/dispute-types", data={**form, "_csrf": token}, allow_redirects=False
+    )
+    assert response.status == 303 and "types_saved" in response.headers["Location"]
+    rename = {"_csrf": token, "action": "rename", "key": "fishing", "label_zh": "渔业养殖纠纷"}
+    response = await client.post("/ledger/dispute-types", data=rename, allow_redirects=False)
+    assert "types_saved" in response.headers["Location"]
+
+    await login(client, "hpxc.mediator")
+    new = await (await client.get("/cases/new")).text()
+    assert 'value="fishing"' in new and "渔业养殖纠纷" in new
+
+    token = await login(client, "county.admin")
+    off = {"_csrf": token, "action": "deactivate", "key": "fishing"}
+    response = await client.post("/ledger/dispute-types", data=off, allow_redirects=False)
+    assert "types_saved" in response.headers["Location"]
+    await login(client, "hpxc.mediator")
+    assert 'value="fishing"' not in await (await client.get("/cases/new")).text()
+    listing = await (await client.get("/cases")).text()
+    assert 'value="fishing"' in listing and "已停用" in listing  # still a filter
