@@ -8,8 +8,8 @@ from aiohttp import web
 
 from cases import RecordingRef, SessionRecorder
 from core import Settings
-from recordings import EvidenceExporter, Housekeeper, RecordingService
-from web import CAMERAS, DB
+from recordings import EvidenceExporter, Housekeeper, RecordingCollector, RecordingService
+from web import CAMERAS, DB, METRICS
 from web._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 
 __all__ = ["CaseRecorder", "recordings_ctx", "setup_recordings"]
@@ -39,7 +39,8 @@ def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorde
     service = RecordingService(app[DB], settings.storage.data_dir, app[CAMERAS])
     app[RECORDINGS] = service
     app[EXPORTS] = EvidenceExporter(service)
-    app[HOUSEKEEPER] = Housekeeper(service)
+    app[HOUSEKEEPER] = housekeeper = Housekeeper(service)
+    app[METRICS].registry.register(RecordingCollector(service, housekeeper))
     return CaseRecorder(service)
 
 

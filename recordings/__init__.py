@@ -17,6 +17,7 @@ from ._housekeeping import Housekeeper, HousekeepingSettings
 from ._index import ReindexReport
 from ._integrity import Problem, VerifyReport, verify_recording
 from ._manifest import Gap, Manifest, SegmentEntry, TalkSpan
+from ._metrics import RecordingCollector
 from ._models import EvidenceExportRow, RecordingRow, RoomPolicyRow
 from ._naming import recording_dir, valid_recording_id
 from ._package import PackageReport, verify_package
@@ -56,6 +57,7 @@ __all__ = [
     "Manifest",
     "PackageReport",
     "Problem",
+    "RecordingCollector",
     "RecordingConflictError",
     "RecordingError",
     "RecordingFacts",

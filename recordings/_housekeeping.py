@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
@@ -58,6 +59,12 @@ class Housekeeper:
         self.settings = settings or HousekeepingSettings()
         self.alarm: str | None = None  # the low-disk alarm while it stands
         self.deleted = 0
+        #: (total, free) bytes of the recordings' file system at the guard's last round.
+        self.disk: tuple[int, int] | None = None
+        #: The wall clock room schedules are read against (tests set a fixed one).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._wake = asyncio.Event()
+        self._policy_lock = asyncio.Lock()  # one policy round at a time (loop, wake, callers)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -79,7 +86,14 @@ class Housekeeper:
                 await self.apply_retention()
             except Exception:
                 log.exception("recordings housekeeping failed; retrying next round")
-            await asyncio.sleep(self.settings.interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.interval):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Run a round now (a room policy changed) instead of at the next interval."""
+        self._wake.set()
 
     async def _facts(self) -> list[RecordingFacts]:
         async with self.service.db.transaction() as session:
@@ -112,6 +126,7 @@ class Housekeeper:
         root = self.service.root
         await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
         usage = await asyncio.to_thread(shutil.disk_usage, root)
+        self.disk = (usage.total, usage.free)
         return await self.apply_disk_plan(usage.total, usage.free)
 
     async def apply_disk_plan(self, total: int, free: int) -> DiskPlan:
@@ -162,29 +177,53 @@ class Housekeeper:
         self.deleted += 1
 
     async def apply_room_policies(self) -> None:
-        """Start continuous and scheduled recordings that should run, stop those that end."""
+        """Start continuous and scheduled recordings that should run, stop those that end.
+
+        Only recordings a room policy started are stopped here: manual recordings and
+        mediation-session recordings end by their own rules, whatever the room's policy.
+        """
+        async with self._policy_lock:
+            await self._apply_room_policies()
+
+    async def _apply_room_policies(self) -> None:
         service = self.service
-        now = datetime.now(ZoneInfo(self.settings.timezone))
+        now = self.clock().astimezone(ZoneInfo(self.settings.timezone))
         async with service.db.transaction() as session:
             policies = (await session.scalars(select(RoomPolicyRow))).all()
             wanted: dict[int, tuple[RecordingMode, bool]] = {}
             for row in policies:
                 policy = policy_from_row(row)
-                if policy.mode not in (RecordingMode.CONTINUOUS, RecordingMode.SCHEDULE):
-                    continue
-                on = should_record(policy, now, session_running=False)
+                on = policy.mode in POLICY_MODES and should_record(
+                    policy, now, session_running=False
+                )
                 for camera_id in await room_cameras(session, row.room_id):
                     wanted[camera_id] = (policy.mode, on)
         running = {
             int(w.manifest.camera_id): rid
             for rid, w in service.writers.items()
-            if w.manifest.camera_id.isdigit() and w.manifest.policy != RecordingMode.MANUAL.value
+            if w.manifest.camera_id.isdigit() and w.manifest.policy in POLICY_VALUES
         }
         for camera_id, (mode, on) in wanted.items():
-            if on and camera_id not in running and camera_id in service.cameras:
-                await service.start_recording(SYSTEM, camera_id, f"room policy: {mode}", mode=mode)
-            elif not on and camera_id in running:
-                await service.stop_recording(SYSTEM, running[camera_id], "room schedule ended")
+            try:
+                if on and camera_id not in running and camera_id in service.cameras:
+                    if service.recording_camera(camera_id) is None:  # else manual or session
+                        reason = f"room policy: {mode}"
+                        await service.start_recording(SYSTEM, camera_id, reason, mode=mode)
+                elif not on and camera_id in running:
+                    reason = (
+                        "room schedule ended"
+                        if mode is RecordingMode.SCHEDULE
+                        else f"room policy changed to {mode.value}"
+                    )
+                    await service.stop_recording(SYSTEM, running[camera_id], reason)
+            except RecordingError as exc:  # one camera's trouble must not stall the others
+                log.warning(
+                    "room policy not applied", extra={"camera": camera_id, "error": str(exc)}
+                )
+
+
+POLICY_MODES = (RecordingMode.CONTINUOUS, RecordingMode.SCHEDULE)
+POLICY_VALUES = frozenset(m.value for m in POLICY_MODES)
 
 
 def policy_from_row(row: RoomPolicyRow) -> RoomPolicy:

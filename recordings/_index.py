@@ -103,6 +103,9 @@ class ReindexReport:
     indexed: list[str] = field(default_factory=list)
     salvaged: dict[str, int] = field(default_factory=dict)  # recording id → segments salvaged
     unreadable: dict[str, str] = field(default_factory=dict)  # directory → why
+    links_restored: list[str] = field(default_factory=list)  # "recording → case number"
+    links_skipped: list[str] = field(default_factory=list)  # journalled links not restored, why
+    journal_problems: dict[str, str] = field(default_factory=dict)  # recording id → problem
 
     def summary(self) -> str:
         lines = [f"{len(self.indexed)} recording(s) indexed"]
@@ -110,6 +113,12 @@ class ReindexReport:
             f"  {rid}: salvaged {n} segment(s) after a crash" for rid, n in self.salvaged.items()
         ]
         lines += [f"  {d}: not indexed: {why}" for d, why in self.unreadable.items()]
+        if self.links_restored:
+            lines.append(f"{len(self.links_restored)} case link(s) restored from the journals")
+        lines += [f"  case link not restored: {why}" for why in self.links_skipped]
+        lines += [
+            f"  {rid}: case-link journal: {why}" for rid, why in self.journal_problems.items()
+        ]
         return "\n".join(lines)
 
 

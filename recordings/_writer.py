@@ -286,9 +286,10 @@ class RecordingWriter:
 
     async def _finish(self, gap_open: tuple[float, str] | None, last_wall: float | None) -> None:
         now = time.time()
-        reason = self._stop_reason or (
-            f"error: {self.error}" if self.error else "camera stream closed"
-        )
+        # Without a stop reason or an error, only the hub closing ends the loop, and the
+        # manager closes a hub only when the camera is removed or disabled.
+        closed = "camera removed or disabled in the gateway: its stream ended"
+        reason = self._stop_reason or (f"error: {self.error}" if self.error else closed)
         self._sub.close()
         try:
             if self._talk_open is not None:

@@ -372,6 +372,8 @@ async def set_policy(request: web.Request) -> web.StreamResponse:
             unit_code=room.unit_code,
             detail={"mode": body.mode.value, "windows": row.windows},
         )
+    if HOUSEKEEPER in request.app:
+        request.app[HOUSEKEEPER].wake()  # the new policy applies now, not at the next round
     return web.json_response(
         {"room_id": room_id, "mode": body.mode.value, "windows": json.loads(row.windows)}
     )

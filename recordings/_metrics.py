@@ -1,0 +1,106 @@
+"""Prometheus metrics of recording, read from the service and the housekeeper at scrape time.
+
+A custom collector, like the cameras' one: the writers keep plain counters
+(:class:`WriterStats`) and nothing in the media path calls a metric.  Counters are per
+camera and monotonic across recordings: when a recording ends, the service folds its
+writer's counters into the camera's total (:func:`fold`), so a scrape sees finished plus
+running recordings and a stop never looks like a counter reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ._writer import WriterStats
+
+if TYPE_CHECKING:
+    from ._housekeeping import Housekeeper
+    from ._service import RecordingService
+
+__all__ = ["RecordingCollector", "fold"]
+
+
+def fold(total: WriterStats, stats: WriterStats) -> None:
+    """Add one recording's counters to a running total (in place)."""
+    total.frames += stats.frames
+    total.segments += stats.segments
+    total.bytes += stats.bytes
+    total.gaps += stats.gaps
+    total.backpressure += stats.backpressure
+    total.frames_lost += stats.frames_lost
+
+
+class RecordingCollector(Collector):
+    """Register on the app's registry: ``registry.register(RecordingCollector(svc, hk))``."""
+
+    def __init__(self, service: RecordingService, housekeeper: Housekeeper | None = None) -> None:
+        self._service = service
+        self._housekeeper = housekeeper
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["camera"]
+        active = GaugeMetricFamily(
+            "gateway_recording_active", "1 while the camera is being recorded", labels=labels
+        )
+        counters = {
+            "bytes": CounterMetricFamily(
+                "gateway_recording_bytes", "segment bytes written to disk", labels=labels
+            ),
+            "segments": CounterMetricFamily(
+                "gateway_recording_segments", "segments committed (synced, hashed)", labels=labels
+            ),
+            "backpressure": CounterMetricFamily(
+                "gateway_recording_backpressure",
+                "times the disk did not keep up with the camera",
+                labels=labels,
+            ),
+            "frames_lost": CounterMetricFamily(
+                "gateway_recording_frames_lost",
+                "frames dropped while the recorder was behind (each is in a gap record)",
+                labels=labels,
+            ),
+            "gaps": CounterMetricFamily(
+                "gateway_recording_gaps", "gap records written (outages, drops)", labels=labels
+            ),
+        }
+        totals: dict[str, WriterStats] = {}
+        for camera, stats in self._service.finished_stats.items():
+            fold(totals.setdefault(camera, WriterStats()), stats)
+        recording: set[str] = set()
+        for writer in [*self._service.writers.values(), *self._service.stopping.values()]:
+            camera = writer.manifest.camera_id
+            fold(totals.setdefault(camera, WriterStats()), writer.stats)
+            if writer.running:
+                recording.add(camera)
+        for camera in sorted(totals):
+            stats = totals[camera]
+            active.add_metric([camera], 1.0 if camera in recording else 0.0)
+            for name, family in counters.items():
+                family.add_metric([camera], float(getattr(stats, name)))
+        yield active
+        yield from counters.values()
+        housekeeper = self._housekeeper
+        if housekeeper is None:
+            return
+        alarm = GaugeMetricFamily(
+            "gateway_recording_low_disk_alarm", "1 while the low-disk guard's alarm stands"
+        )
+        alarm.add_metric([], 1.0 if housekeeper.alarm else 0.0)
+        yield alarm
+        if housekeeper.disk is not None:
+            total, free = housekeeper.disk
+            # Measured by the guard's last round (in a thread), never by the scrape itself.
+            yield GaugeMetricFamily(
+                "gateway_recording_disk_free_bytes",
+                "free bytes of the recordings' file system at the last guard round",
+                value=float(free),
+            )
+            yield GaugeMetricFamily(
+                "gateway_recording_disk_total_bytes",
+                "size of the recordings' file system",
+                value=float(total),
+            )
