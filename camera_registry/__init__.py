@@ -34,10 +34,12 @@ from ._registry import (
 )
 from ._rtsp_client import RtspClient
 from ._sdp import TrackInfo
+from ._substream import STREAMS, HubLease, Stream, SubStream, UnknownStreamError, parse_stream
 
 __all__ = [
     "BACKOFF_STEPS",
     "MULTICAST_TARGET",
+    "STREAMS",
     "BackchannelUnavailableError",
     "Camera",
     "CameraAuthError",
@@ -56,6 +58,7 @@ __all__ = [
     "CameraView",
     "DiscoveredDevice",
     "HealthSampler",
+    "HubLease",
     "HubStats",
     "IngestEvent",
     "InvalidStreamUrlError",
@@ -70,11 +73,14 @@ __all__ = [
     "RtspClient",
     "RtspStatusError",
     "StateFeed",
+    "Stream",
     "StreamClosedError",
     "StreamHub",
     "StreamProbe",
+    "SubStream",
     "Subscription",
     "TrackInfo",
+    "UnknownStreamError",
     "alaw_decode",
     "alaw_encode",
     "clock_warning",
@@ -85,6 +91,7 @@ __all__ = [
     "judge",
     "keyframe_jpeg",
     "measure",
+    "parse_stream",
     "probe_stream",
     "read_onvif_device",
     "split_rtsp_url",

@@ -8,6 +8,10 @@ by id; the UI and metrics read :class:`CameraState` snapshots and follow changes
 
 The hub of a camera outlives reconnects and credential changes: consumers keep their
 subscription and resume at the next keyframe.  Only :meth:`remove` closes it.
+
+:meth:`CameraManager.hub` is the main stream.  Live viewers lease a stream with
+:meth:`CameraManager.acquire_hub`: the sub stream is ingested only while leased (see
+:mod:`camera_registry._substream`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ from camera_registry._errors import CameraNotFoundError, StreamClosedError
 from camera_registry._health import HealthSampler, PictureVerdict
 from camera_registry._hub import HubStats, StreamHub
 from camera_registry._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
+from camera_registry._substream import (
+    HubLease,
+    IngestFactory,
+    Stream,
+    SubStream,
+    parse_stream,
+    sub_ingest_factory,
+)
 
 __all__ = ["CameraManager", "CameraSpec", "CameraState", "StateFeed"]
 
@@ -46,6 +58,7 @@ class CameraSpec:
     backchannel: bool = True  # ask for the ONVIF backchannel with the ingest session
     clock_offset: float | None = None  # camera clock minus gateway clock, seconds
     talk_reason: str | None = None  # why talk is unavailable, from the registration probe
+    sub_rtsp_url: str | None = None  # the sub stream (grid tiles); None: main only
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +138,14 @@ class StateFeed:
 class _Running:
     """One camera's moving parts."""
 
-    __slots__ = ("ingest", "sampler", "spec", "state")
+    __slots__ = ("ingest", "sampler", "spec", "state", "sub")
 
     def __init__(self, spec: CameraSpec, ingest: CameraIngest, state: CameraState) -> None:
         self.spec = spec
         self.ingest = ingest
         self.state = state
         self.sampler: HealthSampler | None = None
+        self.sub: SubStream | None = None
 
 
 SpecLoader = Callable[[], Awaitable[Iterable[CameraSpec]]]
@@ -148,14 +162,17 @@ class CameraManager:
         request_timeout: float = 10.0,
         backoff: Iterable[float] | None = None,
         health_interval: float | None = 30.0,
+        sub_linger: float = 30.0,
     ) -> None:
         """``load`` returns the enabled cameras at start-up (the registry's loader);
-        ``health_interval`` is the seconds between picture checks (None: no checks)."""
+        ``health_interval`` is the seconds between picture checks (None: no checks);
+        ``sub_linger`` is how long a sub stream keeps running after its last viewer."""
         self._load = load
         self._stall_timeout = stall_timeout
         self._request_timeout = request_timeout
         self._backoff = tuple(backoff) if backoff is not None else None
         self._health_interval = health_interval
+        self._sub_linger = sub_linger
         self._cameras: dict[int, _Running] = {}
         self._feeds: set[StateFeed] = set()
         self._lock = asyncio.Lock()
@@ -178,8 +195,7 @@ class CameraManager:
             running = list(self._cameras.values())
             self._cameras.clear()
         for item in running:
-            await self._stop(item)
-            item.ingest.hub.close()
+            await self._dispose(item)
         for feed in list(self._feeds):
             feed.close()
 
@@ -203,6 +219,23 @@ class CameraManager:
     def hub(self, camera_id: int) -> StreamHub:
         """The camera's stream hub (stable across reconnects and credential changes)."""
         return self._get(camera_id).ingest.hub
+
+    async def acquire_hub(self, camera_id: int, stream: Stream | str = "main") -> HubLease:
+        """Lease a hub of the camera to watch: ``"main"`` or ``"sub"``.
+
+        The sub stream starts on the first lease and stops ``sub_linger`` seconds after the
+        last release; a camera without a sub stream serves main (``lease.stream`` says
+        which).  Release the lease when the viewer leaves.
+        """
+        wanted = parse_stream(stream)
+        item = self._get(camera_id)
+        if wanted == "sub" and item.sub is not None:
+            return await item.sub.acquire()
+        return HubLease(item.ingest.hub, "main")
+
+    def sub_stream(self, camera_id: int) -> SubStream | None:
+        """The camera's lazily ingested sub stream (None: it has none), for status and tests."""
+        return self._get(camera_id).sub
 
     def ingest(self, camera_id: int) -> CameraIngest:
         """The camera's ingest: ``send_talk()`` for the backchannel, ``client`` while online."""
@@ -251,11 +284,12 @@ class CameraManager:
         async with self._lock:
             item = self._cameras.pop(camera_id, None)
         if item is not None:
-            await self._stop(item)
-            item.ingest.hub.close()
+            await self._dispose(item)
 
     # ---------------------------------------------------------------- internals
-    async def _launch(self, spec: CameraSpec, hub: StreamHub) -> _Running:
+    async def _launch(
+        self, spec: CameraSpec, hub: StreamHub, sub: SubStream | None = None
+    ) -> _Running:
         state = CameraState(
             camera_id=spec.camera_id,
             online=False,
@@ -280,6 +314,9 @@ class CameraManager:
             backoff=self._backoff if self._backoff is not None else BACKOFF_STEPS,
         )
         item = _Running(spec, ingest, state)
+        if sub is None and spec.sub_rtsp_url is not None:
+            sub = SubStream(spec.camera_id, self._sub_factory(spec), linger=self._sub_linger)
+        item.sub = sub
         self._publish(item, state)
         await ingest.start()
         if self._health_interval is not None:
@@ -293,8 +330,38 @@ class CameraManager:
 
     async def _restart(self, item: _Running, spec: CameraSpec, hub: StreamHub) -> None:
         await self._stop(item)
-        fresh = await self._launch(spec, hub)
+        sub, item.sub = item.sub, None
+        if sub is not None and spec.sub_rtsp_url is None:
+            await sub.close()  # its viewers end; on reconnect they are served main
+            sub = None
+        elif sub is not None and (spec.sub_rtsp_url, spec.username, spec.password) != (
+            item.spec.sub_rtsp_url,
+            item.spec.username,
+            item.spec.password,
+        ):
+            await sub.retarget(self._sub_factory(spec))
+        fresh = await self._launch(spec, hub, sub)
         self._cameras[spec.camera_id] = fresh
+
+    def _sub_factory(self, spec: CameraSpec) -> IngestFactory:
+        assert spec.sub_rtsp_url is not None
+        return sub_ingest_factory(
+            f"{spec.camera_id}/sub",
+            spec.sub_rtsp_url,
+            username=spec.username,
+            password=spec.password,
+            stall_timeout=self._stall_timeout,
+            request_timeout=self._request_timeout,
+            backoff=self._backoff if self._backoff is not None else BACKOFF_STEPS,
+        )
+
+    async def _dispose(self, item: _Running) -> None:
+        """Stop everything of a camera that is going away and close its hubs."""
+        await self._stop(item)
+        sub, item.sub = item.sub, None
+        if sub is not None:
+            await sub.close()
+        item.ingest.hub.close()
 
     async def _stop(self, item: _Running) -> None:
         sampler, item.sampler = item.sampler, None

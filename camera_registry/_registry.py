@@ -313,6 +313,7 @@ class CameraRegistry:
             password=password,
             clock_offset=camera.clock_offset,
             talk_reason=camera.talk_reason,
+            sub_rtsp_url=camera.sub_rtsp_url,
         )
 
     async def load_specs(self) -> list[CameraSpec]:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camera_registry import CameraManager
 from core import SYSTEM, Database, Permission, Principal, authorize, contains, record
 
+from ._caselinks import LinkJournal, journal_link
 from ._errors import (
     InvalidRangeError,
     RecordingConflictError,
@@ -32,6 +33,7 @@ from ._index import gap_row, index_manifest, segment_row
 from ._integrity import VerifyReport, verify_recording
 from ._links import camera_room, case_id_by_number, case_row, case_unit, room_cameras
 from ._manifest import Manifest
+from ._metrics import fold
 from ._models import RecordingCaseRow, RecordingRow, RecordingSegmentRow
 from ._naming import new_recording_id, recording_dir
 from ._policy import RecordingMode
@@ -39,7 +41,7 @@ from ._queries import recording_detail, recording_json
 from ._recovery import reindex
 from ._signing import SigningKey
 from ._store import RecordingFiles
-from ._writer import RecordingWriter, WriterEvent
+from ._writer import RecordingWriter, WriterEvent, WriterStats
 
 __all__ = ["RecordingService", "ServiceSettings", "recording_json"]
 
@@ -70,6 +72,10 @@ class RecordingService:
         self._on_event = on_event
         self.key: SigningKey | None = None
         self.writers: dict[str, RecordingWriter] = {}
+        #: Counters of finished recordings by camera id, for monotonic metrics.
+        self.finished_stats: dict[str, WriterStats] = {}
+        self.stopping: dict[str, RecordingWriter] = {}
+        self.journal = LinkJournal()
         self._events: asyncio.Queue[WriterEvent | None] = asyncio.Queue()
         self._indexer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -175,10 +181,13 @@ class RecordingService:
         async with self.db.transaction() as session:
             row = await self._row(session, recording_id)
             authorize(actor, Permission.RECORDING_CONTROL, row.unit_code)
-        writer = self.writers.pop(recording_id, None)
+        writer = self._retire(recording_id)
         if writer is None:
             raise RecordingConflictError(f"recording {recording_id} is not running")
-        manifest = await writer.stop(reason)
+        try:
+            manifest = await writer.stop(reason)
+        finally:
+            self._settle(recording_id)
         await self._drain()
         async with self.db.transaction() as session:
             row = await index_manifest(
@@ -195,12 +204,36 @@ class RecordingService:
             )
         return row
 
+    def _retire(self, recording_id: str) -> RecordingWriter | None:
+        """Take a writer out of the running set; it counts in ``stopping`` until settled."""
+        writer = self.writers.pop(recording_id, None)
+        if writer is not None:
+            self.stopping[recording_id] = writer
+        return writer
+
+    def _settle(self, recording_id: str) -> None:
+        """A retired writer has finished: its final counters go into the camera's total."""
+        writer = self.stopping.pop(recording_id, None)
+        if writer is not None:
+            camera = writer.manifest.camera_id
+            fold(self.finished_stats.setdefault(camera, WriterStats()), writer.stats)
+
+    def recording_camera(self, camera_id: int) -> str | None:
+        """The id of the recording running on the camera, if any."""
+        hub = self.cameras.hub(camera_id)
+        return next((rid for rid, w in self.writers.items() if w.hub is hub and w.running), None)
+
     def set_talker(self, camera_id: int, talker: str | None) -> None:
         """Sessions call this when the talk floor changes: the talker goes in the manifest."""
         hub = self.cameras.hub(camera_id)
         for writer in self.writers.values():
             if writer.hub is hub:
                 writer.set_talker(talker)
+
+    def recording_cameras(self) -> set[int]:
+        """Ids of the running cameras with a running recording (the live wall's badge)."""
+        running = {id(w.hub) for w in self.writers.values() if w.running}
+        return {c for c in self.cameras.camera_ids if id(self.cameras.hub(c)) in running}
 
     # ------------------------------------------------------ mediation sessions
 
@@ -224,13 +257,8 @@ class RecordingService:
         async with self.db.transaction() as session:
             case_id = await case_id_by_number(session, case_number)
             if case_id is not None:
-                session.add(
-                    RecordingCaseRow(
-                        recording_id=row.id,
-                        case_id=case_id,
-                        note=f"mediation session {session_id}",
-                        attached_by=SYSTEM.actor,
-                    )
+                await self._link(
+                    session, row, case_id, case_number, SYSTEM, f"mediation session {session_id}"
                 )
                 await record(
                     session,
@@ -280,7 +308,9 @@ class RecordingService:
             elif event.kind == "stopped" and event.recording_id in self.writers:
                 # Ended by itself (camera removed, disk error): nobody called stop, so the
                 # index takes the final manifest here.
-                writer = self.writers.pop(event.recording_id)
+                writer = self._retire(event.recording_id)
+                self._settle(event.recording_id)
+                assert writer is not None
                 await index_manifest(session, writer.manifest, row.path)
                 await record(
                     session,
@@ -374,19 +404,13 @@ class RecordingService:
             row = await self._row(session, recording_id)
             authorize(actor, Permission.RECORDING_CONTROL, row.unit_code)
             unit = await case_unit(session, case_id)
-            if unit is None:
+            facts = await case_row(session, case_id)
+            if unit is None or facts is None:
                 raise RecordingNotFoundError(f"there is no case {case_id}", code="case_not_found")
             authorize(actor, Permission.CASE_WRITE, unit)
-            link = RecordingCaseRow(
-                recording_id=recording_id,
-                case_id=case_id,
-                range_start=start,
-                range_end=end,
-                note=note.strip(),
-                attached_by=actor.actor,
+            link = await self._link(
+                session, row, case_id, facts.number, actor, note.strip(), start, end
             )
-            session.add(link)
-            await session.flush()
             await record(
                 session,
                 actor,
@@ -412,6 +436,16 @@ class RecordingService:
             authorize(actor, Permission.RECORDING_CONTROL, row.unit_code)
             unit = await case_unit(session, case_id)
             authorize(actor, Permission.CASE_WRITE, unit or row.unit_code)
+            facts = await case_row(session, case_id)
+            await self.journal.write(
+                self.directory(row),
+                self.signing_key(),
+                "detach",
+                journal_link(link, facts.number if facts else ""),
+                by=actor.actor,
+                at=datetime.now(UTC),
+                note=note.strip(),
+            )
             await session.delete(link)
             await record(
                 session,
@@ -422,6 +456,39 @@ class RecordingService:
                 unit_code=row.unit_code,
                 detail={"case": case_id, "note": note.strip()},
             )
+
+    async def _link(
+        self,
+        session: AsyncSession,
+        row: RecordingRow,
+        case_id: int,
+        case_number: str,
+        actor: Principal,
+        note: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> RecordingCaseRow:
+        """Add a case link, journalled in the recording's directory before it commits."""
+        link = RecordingCaseRow(
+            recording_id=row.id,
+            case_id=case_id,
+            range_start=start,
+            range_end=end,
+            note=note,
+            attached_by=actor.actor,
+            attached_at=datetime.now(UTC),
+        )
+        session.add(link)
+        await session.flush()
+        await self.journal.write(
+            self.directory(row),
+            self.signing_key(),
+            "attach",
+            journal_link(link, case_number),
+            by=actor.actor,
+            at=link.attached_at,
+        )
+        return link
 
     async def case_number(self, case_id: int) -> str | None:
         async with self.db.transaction() as session:

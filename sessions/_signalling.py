@@ -34,7 +34,7 @@ from aiortc import (
 )
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 
-from camera_registry import CameraIngest, StreamHub
+from camera_registry import CameraIngest, HubLease, Stream, StreamHub
 from core import Database, Permission, Principal, WebRtcSettings, authorize, can, record
 from sessions._errors import (
     CameraNotLiveError,
@@ -74,6 +74,8 @@ class HubSource(Protocol):
     """Where the running cameras are (``camera_registry.CameraManager`` is one)."""
 
     def hub(self, camera_id: int) -> StreamHub: ...
+
+    async def acquire_hub(self, camera_id: int, stream: Stream | str = "main") -> HubLease: ...
 
     def ingest(self, camera_id: int) -> CameraIngest: ...
 
@@ -141,6 +143,7 @@ class SessionAnswer:
     session_id: str
     sdp: str
     audio: str | None = None  # the audio MIME type sent (view) or received (talk)
+    stream: Stream | None = None  # the camera stream served (view): main, or sub for grids
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,7 @@ class _Session:
     watcher: asyncio.Task[None] | None = None
     connected_at: float | None = None
     closing: asyncio.Future[None] | None = None
+    lease: HubLease | None = None  # the hub a viewer watches, released when it ends
 
 
 class LiveSessions:
@@ -230,12 +234,19 @@ class LiveSessions:
         return session.pump if session is not None else None
 
     # ------------------------------------------------------------------ opening
-    async def open_view(self, principal: Principal, camera: CameraRef, offer: str) -> SessionAnswer:
-        """Answer a WHEP offer: the camera's H.264 as received, its audio if it has any."""
+    async def open_view(
+        self, principal: Principal, camera: CameraRef, offer: str, *, stream: Stream = "main"
+    ) -> SessionAnswer:
+        """Answer a WHEP offer: the camera's H.264 as received, its audio if it has any.
+
+        ``stream="sub"`` serves the camera's sub stream (grid tiles), or main when it has
+        none; the answer's ``stream`` says which.
+        """
         authorize(principal, Permission.CAMERA_VIEW, camera.unit_code)
         self._check_open()
         offered = check_view_offer(offer)
-        hub = self._source.hub(camera.camera_id)
+        lease = await self._source.acquire_hub(camera.camera_id, stream)
+        hub = lease.hub
         pc = self._peer()
         tracks: list[MediaStreamTrack] = []
         audio_mime: str | None = None
@@ -261,10 +272,18 @@ class LiveSessions:
             answer = await self._negotiate(pc, offer)
         except BaseException:
             await _discard(pc, tracks)
+            lease.release()
             raise
         session = _Session(secrets.token_urlsafe(18), "view", camera, principal, pc, tracks)
-        await self._admit(session, "live.view.start", {"audio": audio_mime})
-        return SessionAnswer(session.id, answer, audio_mime)
+        session.lease = lease
+        try:
+            await self._admit(
+                session, "live.view.start", {"audio": audio_mime, "stream": lease.stream}
+            )
+        except BaseException:
+            lease.release()
+            raise
+        return SessionAnswer(session.id, answer, audio_mime, lease.stream)
 
     async def open_talk(
         self, principal: Principal, camera: CameraRef, offer: str, *, takeover: bool = False
@@ -450,6 +469,8 @@ class LiveSessions:
                 await session.pump.close()
                 detail["packets"] = session.pump.packets_sent
             await _discard(session.pc, session.tracks)
+            if session.lease is not None:
+                session.lease.release()
             action = "live.view.stop" if session.kind == "view" else "live.talk.stop"
             try:
                 await self._audit(session, action, detail)

@@ -1,7 +1,8 @@
 """JSON/SDP API of live view and talk-back (WHEP-style signalling).
 
 ``POST /api/cameras/{id}/whep`` with an ``application/sdp`` offer answers ``201 Created``
-with the SDP answer and a ``Location`` to ``DELETE`` when done; ``/talk`` does the same
+with the SDP answer and a ``Location`` to ``DELETE`` when done (``?stream=sub`` for grid
+tiles; the ``X-Stream`` header says which stream is served); ``/talk`` does the same
 for a send-only microphone and takes the camera's talk floor (409 with who holds it).
 The camera's unit decides who may open it; a refusal names neither camera nor unit.
 """
@@ -12,12 +13,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from camera_registry import CameraManager, CameraState
+from camera_registry import CameraManager, CameraState, parse_stream
 from core import InvalidInputError, Permission, UnavailableError, authorize, can
 from sessions import CameraRef, LiveSessions
 
 from ._api import Api
 from ._api_cameras import CAMERAS
+from ._api_recordings import RECORDINGS
 from ._context import current_principal
 
 __all__ = ["LIVE", "api"]
@@ -60,28 +62,34 @@ async def _offer(request: web.Request) -> str:
     return await request.text()
 
 
-def _answer(request: web.Request, kind: str, session_id: str, sdp: str) -> web.Response:
+def _answer(
+    request: web.Request, kind: str, session_id: str, sdp: str, stream: str | None = None
+) -> web.Response:
     location = f"/api/cameras/{request.match_info['camera_id']}/{kind}/{session_id}"
-    return web.Response(
-        status=201,
-        text=sdp,
-        content_type=_SDP,
-        headers={"Location": location, "Cache-Control": "no-store"},
-    )
+    headers = {"Location": location, "Cache-Control": "no-store"}
+    if stream is not None:
+        headers["X-Stream"] = stream
+    return web.Response(status=201, text=sdp, content_type=_SDP, headers=headers)
 
 
 @api.post(
     "/api/cameras/{camera_id:\\d+}/whep",
-    "Watch a camera (WHEP): SDP offer in, 201 with the SDP answer and a Location to DELETE",
+    "Watch a camera (WHEP): SDP offer in, 201 with the SDP answer and a Location to DELETE; "
+    "?stream=sub for the sub stream (grids), main by default; X-Stream names the one served "
+    "(main when the camera has no sub stream)",
     body=_OFFER_SCHEMA,
     body_type=_SDP,
     status=201,
+    query=("stream",),
 )
 async def open_view(request: web.Request) -> web.StreamResponse:
     camera = _camera(request)
+    stream = parse_stream(request.query.get("stream", "main"))
     offer = await _offer(request)
-    answer = await _live(request).open_view(current_principal(request), camera, offer)
-    return _answer(request, "whep", answer.session_id, answer.sdp)
+    answer = await _live(request).open_view(
+        current_principal(request), camera, offer, stream=stream
+    )
+    return _answer(request, "whep", answer.session_id, answer.sdp, answer.stream)
 
 
 @api.delete(
@@ -148,6 +156,8 @@ async def wall_status(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     manager = _manager(request)
     live = _live(request)
+    recorder = request.app.get(RECORDINGS)
+    recording = recorder.recording_cameras() if recorder is not None else None
     cameras = []
     for camera_id in manager.camera_ids:
         spec = manager.spec(camera_id)
@@ -166,8 +176,8 @@ async def wall_status(request: web.Request) -> web.StreamResponse:
                 "listen_only_reason": _listen_only(state),
                 "picture_problem": state.picture.problem if state.picture else None,
                 "viewers": live.viewers(camera_id),
-                # Set once the recorder reports per-camera state to the web layer.
-                "recording": None,
+                # None: this process does not record, so nobody can say.
+                "recording": None if recording is None else camera_id in recording,
                 **_floor_json(live, camera_id, principal.actor),
             }
         )

@@ -268,7 +268,6 @@ ZH.update(
         "online": "在线",
         "offline": "离线",
         "talking": "对讲中",
-        "recording": "录像中",
         "listen only": "仅监听",
         "connecting": "连接中",
         "is talking into this room": "正在对该房间讲话",
@@ -404,5 +403,36 @@ ZH.update(
         "error.case_not_found": "未找到该案件。",
         "error.integrity": "录像完整性校验未通过。",
         "error.recording_error": "录像出错。",
+    }
+)
+
+
+# ---- live wall: stream choice and the recording badge (issue 4).  The tile badge has its
+# own source string: "recording" is the recordings list's state (录制中).
+ZH.update(
+    {
+        "recording in progress": "录像中",
+        "error.unknown_stream": "码流只能是主码流（main）或子码流（sub）。",
+    }
+)
+
+
+# ---- configurable dispute types (issue 6 item 1: ledger.html admin section)
+ZH.update(
+    {
+        "Dispute types": "纠纷类型设置",
+        "Local types count in the ledger under their standard column.": (
+            "本地新增的纠纷类型在台账中计入其对应的标准类型栏目。"
+        ),
+        "Key": "代码",
+        "Ledger column": "台账栏目",
+        "Inactive": "已停用",
+        "Chinese name": "中文名称",
+        "English name": "英文名称",
+        "Dispute types saved.": "纠纷类型已保存。",
+        "error.dispute_type_exists": "该纠纷类型代码已存在。",
+        "error.dispute_type_not_found": "没有该纠纷类型。",
+        "error.county_admin_required": "纠纷类型由县级管理员统一设置。",
+        "error.unknown_ledger_column": "未知的台账栏目。",
     }
 )

@@ -191,3 +191,52 @@ async def test_bad_offers_are_refused_with_a_reason(live: TestClient) -> None:
         "/api/cameras/1/whep", data="v=0", headers={"Content-Type": "application/sdp"}
     )
     assert no_csrf.status == 403
+
+
+async def test_stream_choice_falls_back_to_main_and_names_it(live: TestClient) -> None:
+    csrf = await login(live, "hpx.watch")
+    viewer = ViewerPeer(audio=False)
+    responses: list[object] = []
+    try:
+        # The camera is registered by its main RTSP URL only: a grid tile asking for the
+        # sub stream is served main, and the answer says so.
+        path = "/api/cameras/1/whep?stream=sub"
+        await viewer.connect(answerer(live, csrf, path, responses))
+        assert responses[0].headers["X-Stream"] == "main"  # type: ignore[attr-defined]
+        await viewer.wait_frames(3)
+        offer = viewer.pc.localDescription.sdp
+        bad = await live.post(
+            "/api/cameras/1/whep?stream=third",
+            data=offer,
+            headers={"Content-Type": "application/sdp", "X-CSRF-Token": csrf},
+        )
+        assert bad.status == 400
+        problem = await bad.json()
+        assert problem["error"] == "unknown_stream" and "子码流" in problem["localized"]
+    finally:
+        await viewer.close()
+
+
+async def test_wall_shows_the_recording_badge(live: TestClient) -> None:
+    csrf = await login(live, "hpx.mediator")
+
+    async def badge() -> object:
+        wall = await (await live.get("/api/live/cameras")).json()
+        return wall["cameras"][0]["recording"]
+
+    assert await badge() is False
+    started = await live.post(
+        "/api/cameras/1/recordings",
+        json={"reason": "调解会开始"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert started.status == 201, await started.text()
+    recording_id = (await started.json())["id"]
+    assert await badge() is True
+    stopped = await live.post(
+        f"/api/recordings/{recording_id}/stop",
+        json={"reason": "调解会结束"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert stopped.status == 200, await stopped.text()
+    assert await badge() is False

@@ -12,13 +12,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page
 
-from core import Settings
+from core import SYSTEM, Settings
 from gateway._demo import DEMO_PASSWORD
 from simulator import SimulatedCamera
 from tests.browser import ARTIFACTS, chromium
 from tests.sessions.fixtures import camera
 from tests.web.test_live_api import live_app
-from web import LIVE
+from web import LIVE, RECORDINGS
 
 __all__ = ["camera"]
 
@@ -89,7 +89,13 @@ async def test_live_wall_decodes_and_push_to_talk_reaches_the_speaker(
         await tile.wait_for()
         stats = await decoded(page, "tile")
         assert (stats["frameWidth"], stats["frameHeight"]) == (640, 360)
+        assert stats["stream"] == "main"  # a grid tile asks for sub; this camera has none
         assert "在线" in await tile.inner_text()
+        recordings = server.app[RECORDINGS]
+        row = await recordings.start_recording(SYSTEM, 1, "调解会开始")
+        await tile.locator(".badge.rec").filter(has_text="录像中").wait_for(timeout=10_000)
+        await recordings.stop_recording(SYSTEM, row.id, "调解会结束")
+        await tile.locator(".badge.rec").wait_for(state="detached", timeout=10_000)
         await page.screenshot(path=str(ARTIFACTS / "live-wall.png"))
 
         await tile.click()

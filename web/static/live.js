@@ -26,7 +26,11 @@
       error.code = problem.error;
       throw error;
     }
-    return { answer: await response.text(), location: response.headers.get("Location") };
+    return {
+      answer: await response.text(),
+      location: response.headers.get("Location"),
+      stream: response.headers.get("X-Stream"),
+    };
   }
 
   function hangUpResource(location) {
@@ -47,11 +51,15 @@
     });
   }
 
-  // One WHEP session into one <video>; reconnects by itself with backoff.
+  // One WHEP session into one <video>; reconnects by itself with backoff.  `stream` is
+  // "sub" for grid tiles (small pictures, cheap to decode) or "main" for the large view;
+  // `served` is what the gateway sent (main when the camera has no sub stream).
   class LiveView {
-    constructor(cameraId, video) {
+    constructor(cameraId, video, stream) {
       this.cameraId = cameraId;
       this.video = video;
+      this.stream = stream;
+      this.served = null;
       this.pc = null;
       this.location = null;
       this.attempt = 0;
@@ -85,10 +93,11 @@
       try {
         await pc.setLocalDescription(await pc.createOffer());
         await gathered(pc, 2000);
-        const { answer, location } = await sdpRequest(
-          `/api/cameras/${this.cameraId}/whep`, pc.localDescription.sdp);
+        const { answer, location, stream } = await sdpRequest(
+          `/api/cameras/${this.cameraId}/whep?stream=${this.stream}`, pc.localDescription.sdp);
         if (this.pc !== pc) { hangUpResource(location); return; }
         this.location = location;
+        this.served = stream;
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
       } catch (error) {
         if (error.status === 403 || error.status === 404) { this.stopped = true; return; }
@@ -268,6 +277,9 @@
     });
   }
 
+  // Grids of 4 and more show sub streams; a single tile is big enough for main.
+  const tileStream = () => (state.size >= 4 ? "sub" : "main");
+
   function renderGrid() {
     const list = chosen();
     const pages = Math.max(1, Math.ceil(list.length / state.size));
@@ -275,8 +287,15 @@
     document.getElementById("page-label").textContent = `${state.page + 1}/${pages}`;
     const visible = list.slice(state.page * state.size, (state.page + 1) * state.size);
     const ids = new Set(visible.map((c) => c.id));
+    const stream = tileStream();
     for (const [id, tile] of state.tiles) {
       if (!ids.has(id)) { tile.view.stop(); tile.el.remove(); state.tiles.delete(id); }
+      else if (tile.view.stream !== stream) {
+        // The layout changed between 1 and 4+: the same tile, the other stream.
+        tile.view.stop();
+        tile.view = new LiveView(id, tile.el.querySelector("video"), stream);
+        tile.view.start();
+      }
     }
     grid.className = `live-grid g${state.size}`;
     // Move nodes only when their place changes: a re-appended <video> would flicker and a
@@ -290,7 +309,7 @@
         el.dataset.testid = "tile";
         el.innerHTML = `<video autoplay muted playsinline></video><div class="label"><b></b> <span class="badges"></span></div>`;
         el.addEventListener("click", () => openLarge(cam.id));
-        const view = new LiveView(cam.id, el.querySelector("video"));
+        const view = new LiveView(cam.id, el.querySelector("video"), stream);
         tile = { el, view };
         state.tiles.set(cam.id, tile);
         view.start();
@@ -340,7 +359,7 @@
     largeVideo.muted = false; // opened by a click: the browser lets it play sound
     muteButton.textContent = T("mute");
     talkStatus.textContent = "";
-    const view = new LiveView(cameraId, largeVideo);
+    const view = new LiveView(cameraId, largeVideo, "main");
     state.large = { cameraId, view, talker: canTalk ? new Talker(cameraId, talkStatus) : null };
     large.hidden = false;
     view.start();
@@ -439,8 +458,13 @@
   window.liveWall = {
     async stats() {
       const out = [];
-      for (const [id, tile] of state.tiles) out.push({ camera: id, where: "tile", ...(await videoStats(tile.view.pc)) });
-      if (state.large) out.push({ camera: state.large.cameraId, where: "large", ...(await videoStats(state.large.view.pc)) });
+      for (const [id, tile] of state.tiles) {
+        out.push({ camera: id, where: "tile", ...(await videoStats(tile.view.pc)), stream: tile.view.served });
+      }
+      if (state.large) {
+        const view = state.large.view;
+        out.push({ camera: state.large.cameraId, where: "large", ...(await videoStats(view.pc)), stream: view.served });
+      }
       return out;
     },
     talking() { return Boolean(state.large && state.large.talker && state.large.talker.pc); },
