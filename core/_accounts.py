@@ -53,6 +53,25 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+async def _record_user(
+    session: AsyncSession,
+    actor: Principal,
+    user: User,
+    action: str,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Audit an event about one personal account, filed under the account's unit."""
+    await record(
+        session,
+        actor,
+        action,
+        object_type="user",
+        object_id=user.id,
+        unit_code=user.unit_code,
+        detail=detail,
+    )
+
+
 def principal_of(user: User) -> Principal:
     return Principal("user", user.id, user.username, user.unit_code, Role(user.role))
 
@@ -135,14 +154,7 @@ class Accounts:
         user.password_changed_at = utcnow()
         user.failed_logins, user.locked_until = 0, None
         await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        await record(
-            session,
-            actor,
-            "user.password_reset",
-            object_type="user",
-            object_id=user.id,
-            unit_code=user.unit_code,
-        )
+        await _record_user(session, actor, user, "user.password_reset")
 
     async def change_own_password(
         self, session: AsyncSession, user_id: int, old: str, new: str
@@ -159,14 +171,7 @@ class Accounts:
         self.policy.check(new, user.username)
         user.password_hash = await asyncio.to_thread(hash_password, new)
         user.password_changed_at = utcnow()
-        await record(
-            session,
-            principal_of(user),
-            "user.password_change",
-            object_type="user",
-            object_id=user.id,
-            unit_code=user.unit_code,
-        )
+        await _record_user(session, principal_of(user), user, "user.password_change")
 
     async def set_disabled(
         self, session: AsyncSession, actor: Principal, username: str, disabled: bool
@@ -179,14 +184,7 @@ class Accounts:
             await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         else:
             user.failed_logins, user.locked_until = 0, None
-        await record(
-            session,
-            actor,
-            "user.disable" if disabled else "user.enable",
-            object_type="user",
-            object_id=user.id,
-            unit_code=user.unit_code,
-        )
+        await _record_user(session, actor, user, "user.disable" if disabled else "user.enable")
         return user
 
     async def authenticate(
@@ -213,14 +211,8 @@ class Accounts:
             )
             return LoginFailedError("wrong username or password")
         if user.locked_until is not None and user.locked_until > now:
-            await record(
-                session,
-                principal_of(user),
-                "login.locked",
-                object_type="user",
-                object_id=user.id,
-                unit_code=user.unit_code,
-                detail={"remote": remote},
+            await _record_user(
+                session, principal_of(user), user, "login.locked", {"remote": remote}
             )
             return AccountLockedError(user.locked_until)
         if not await asyncio.to_thread(verify_password, user.password_hash, password):
@@ -230,28 +222,12 @@ class Accounts:
                 user.locked_until = now + timedelta(minutes=self.security.lockout_minutes)
                 user.failed_logins = 0
                 detail["locked_until"] = user.locked_until.isoformat()
-            await record(
-                session,
-                principal_of(user),
-                "login.failed",
-                object_type="user",
-                object_id=user.id,
-                unit_code=user.unit_code,
-                detail=detail,
-            )
+            await _record_user(session, principal_of(user), user, "login.failed", detail)
             if user.locked_until is not None and user.locked_until > now:
                 return AccountLockedError(user.locked_until)
             return LoginFailedError("wrong username or password")
         user.failed_logins, user.locked_until = 0, None
-        await record(
-            session,
-            principal_of(user),
-            "login",
-            object_type="user",
-            object_id=user.id,
-            unit_code=user.unit_code,
-            detail={"remote": remote},
-        )
+        await _record_user(session, principal_of(user), user, "login", {"remote": remote})
         return user
 
     # -- browser sessions ----------------------------------------------------------------
@@ -294,14 +270,7 @@ class Accounts:
             user = await session.get(User, row.user_id)
             await session.delete(row)
             if user is not None:
-                await record(
-                    session,
-                    principal_of(user),
-                    "logout",
-                    object_type="user",
-                    object_id=user.id,
-                    unit_code=user.unit_code,
-                )
+                await _record_user(session, principal_of(user), user, "logout")
 
     # -- machine accounts ------------------------------------------------------------------
 
