@@ -131,9 +131,9 @@ def _new_files(root: Path, key: SigningKey, camera: str) -> RecordingFiles:
     return RecordingFiles.create(recording_dir(root, rid), manifest, key)
 
 
-async def capture_gop(camera: dict[str, object]) -> list[MediaFrame]:
-    """Two seconds of the sub stream starting at a keyframe (the clip the hour loops)."""
-    (ingest,) = await _ingests([camera], "sub")
+async def capture_gop(camera: dict[str, object], stream: str = "sub") -> list[MediaFrame]:
+    """Two seconds of a stream starting at a keyframe (the clip the exported hour loops)."""
+    (ingest,) = await _ingests([camera], stream)
     sub = ingest.hub.subscribe()
     frames: list[MediaFrame] = []
     keyframes = 0
@@ -217,7 +217,7 @@ async def main_async(args: argparse.Namespace) -> None:
             rec_cpu, received2, written = await cpu_phase(
                 cameras, args.seconds, work / "b", key, True
             )
-            gop = await capture_gop(cameras[0])
+            gop = await capture_gop(cameras[0], args.export_stream)
         finally:
             sim.terminate()
             await sim.wait()
@@ -237,7 +237,7 @@ async def main_async(args: argparse.Namespace) -> None:
         out.mkdir()
         seconds = await export_hour(hour, out)
         print(
-            f"export of {args.minutes} min (sub stream 640×360): {seconds:.1f} s "
+            f"export of {args.minutes} min ({args.export_stream} stream): {seconds:.1f} s "
             f"({args.minutes * 60 / seconds:.1f}× real time)"
         )
         ours, theirs, size = await asyncio.to_thread(verify_speed, hour, key)
@@ -254,6 +254,12 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--minutes", type=int, default=60, help="length of the export test")
+    parser.add_argument(
+        "--export-stream",
+        choices=("sub", "main"),
+        default="sub",
+        help="which stream the exported recording is made of (main = 1080p)",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 
