@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
@@ -53,6 +54,10 @@ __all__ = ["BACKCHANNEL_REQUIRE", "RtspClient"]
 BACKCHANNEL_REQUIRE = "www.onvif.org/ver20/backchannel"
 _G711 = ("PCMU", "PCMA")
 _AUDIO_IN = frozenset({"PCMU", "PCMA", "MPEG4-GENERIC"})
+# Receive batching (see RtspClient._tune_lowat): ~10 ms of media per wake-up, at most 16 KiB.
+_LOWAT_SECONDS = 0.010
+_LOWAT_MAX = 16 * 1024
+_LOWAT_TUNE_EVERY = 2.0
 _INTERLEAVED = re.compile(r"interleaved=(\d+)(?:-(\d+))?", re.IGNORECASE)
 FrameSink = Callable[[MediaFrame], None]
 
@@ -208,6 +213,11 @@ class RtspClient:
         self._cseq = 0
         self._receivers: dict[int, _Receiver] = {}
         self._keepalive: asyncio.Task[None] | None = None
+        self._rx_bytes = 0
+        self._rx_mark = (0.0, 0)
+        self._lowat = 1
+        self._lowat_set = 1
+        self._lowat_timer: asyncio.TimerHandle | None = None
         self._closed: asyncio.Future[CameraError | None] | None = None
         self._started = False
         self._playing = False
@@ -395,6 +405,10 @@ class RtspClient:
             raise RtspStatusError("PLAY", resp.status, resp.reason)
         self.last_media_at = time.monotonic()
         self._playing = True
+        self._rx_mark = (self.last_media_at, self._rx_bytes)
+        self._lowat_timer = asyncio.get_running_loop().call_later(
+            _LOWAT_TUNE_EVERY, self._tune_lowat
+        )
         self._keepalive = asyncio.create_task(
             self._keepalive_loop(), name=f"rtsp-keepalive {self.url}"
         )
@@ -438,6 +452,8 @@ class RtspClient:
         hdrs.extend(headers)
         future: asyncio.Future[RtspResponse] = asyncio.get_running_loop().create_future()
         self._pending[cseq] = future
+        # An RTSP answer is small: wake on its first byte, not after a batch of media.
+        self._set_lowat(1)
         try:
             transport.write(encode_request(method, url, hdrs))
             async with asyncio.timeout(self._timeout):
@@ -448,6 +464,43 @@ class RtspClient:
             ) from None
         finally:
             self._pending.pop(cseq, None)
+            self._set_lowat(self._lowat)
+
+    # ------------------------------------------------------------ batching
+    def _tune_lowat(self) -> None:
+        """Let the kernel wake us once per ~10 ms of media instead of once per RTP packet.
+
+        With one camera on the loop every packet otherwise costs a full event-loop wake-up;
+        ``SO_RCVLOWAT`` batches them (epoll reports the socket readable only once that many
+        bytes wait).  Sized from the measured bitrate, capped, and dropped to 1 byte while a
+        request waits for its answer, so RTSP replies are never held back.
+        """
+        now = time.monotonic()
+        then, before = self._rx_mark
+        self._rx_mark = (now, self._rx_bytes)
+        if now > then:
+            rate = (self._rx_bytes - before) / (now - then)
+            self._lowat = max(1, min(_LOWAT_MAX, int(rate * _LOWAT_SECONDS)))
+            if not self._pending:
+                self._set_lowat(self._lowat)
+        if self._playing:
+            self._lowat_timer = asyncio.get_running_loop().call_later(
+                _LOWAT_TUNE_EVERY, self._tune_lowat
+            )
+
+    def _cancel_lowat_timer(self) -> None:
+        timer, self._lowat_timer = self._lowat_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _set_lowat(self, size: int) -> None:
+        transport = self._transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None or size == self._lowat_set:
+            return
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, size)
+            self._lowat_set = size
 
     async def _keepalive_loop(self) -> None:
         interval = max(self.session_timeout / 2, 1.0)
@@ -466,6 +519,7 @@ class RtspClient:
 
     # ------------------------------------------------------------ connection
     def _data_received(self, data: bytes) -> None:
+        self._rx_bytes += len(data)
         try:
             items = self._decoder.feed(data)
         except MalformedMediaError as exc:
@@ -522,6 +576,7 @@ class RtspClient:
         if protocol is not self._protocol:
             return  # a connection we already replaced (reconnect after a refused Require)
         self._playing = False
+        self._cancel_lowat_timer()
         error = CameraConnectionError("camera closed the connection" + (f": {exc}" if exc else ""))
         for future in self._pending.values():
             if not future.done():
@@ -557,6 +612,7 @@ class RtspClient:
         finally:
             # even when cancelled mid-TEARDOWN: no socket is left behind
             self._playing = False
+            self._cancel_lowat_timer()
             if self._closed is not None and not self._closed.done():
                 self._closed.set_result(None)
             transport, self._transport = self._transport, None
