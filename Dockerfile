@@ -6,6 +6,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core core
+COPY media media
 COPY camera_registry camera_registry
 COPY cases cases
 COPY recordings recordings

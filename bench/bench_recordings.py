@@ -31,7 +31,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from camera_registry import CameraIngest, MediaFrame
+from camera_registry import CameraIngest
+from media import MediaFrame
 from recordings import Manifest, RecordingFiles, RecordingWriter, SigningKey, verify_recording
 from recordings._export import _zip
 from recordings._naming import new_recording_id, recording_dir

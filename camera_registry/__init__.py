@@ -2,7 +2,6 @@
 the ONVIF audio backchannel, the per-camera stream hub, ingest supervision (reconnects,
 online/offline events), picture health, and the manager that runs every camera by id."""
 
-from ._audio import alaw_decode, alaw_encode, g711_decode, g711_encode, ulaw_decode, ulaw_encode
 from ._discovery import MULTICAST_TARGET, DiscoveredDevice, discover
 from ._errors import (
     BackchannelUnavailableError,
@@ -17,7 +16,7 @@ from ._errors import (
     StreamClosedError,
 )
 from ._health import HealthSampler, PictureMetrics, PictureVerdict, judge, measure
-from ._hub import HubStats, MediaFrame, StreamHub, Subscription
+from ._hub import HubStats, StreamHub, Subscription
 from ._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
 from ._manager import CameraManager, CameraSpec, CameraState, StateFeed, clock_warning
 from ._metrics import CameraCollector
@@ -33,7 +32,6 @@ from ._registry import (
     split_rtsp_url,
 )
 from ._rtsp_client import RtspClient
-from ._sdp import TrackInfo
 from ._substream import STREAMS, HubLease, Stream, SubStream, UnknownStreamError, parse_stream
 
 __all__ = [
@@ -63,7 +61,6 @@ __all__ = [
     "IngestEvent",
     "InvalidStreamUrlError",
     "MalformedMediaError",
-    "MediaFrame",
     "OnvifAddress",
     "OnvifDevice",
     "OnvifError",
@@ -79,15 +76,10 @@ __all__ = [
     "StreamProbe",
     "SubStream",
     "Subscription",
-    "TrackInfo",
     "UnknownStreamError",
-    "alaw_decode",
-    "alaw_encode",
     "clock_warning",
     "discover",
     "fetch_snapshot",
-    "g711_decode",
-    "g711_encode",
     "judge",
     "keyframe_jpeg",
     "measure",
@@ -95,6 +87,4 @@ __all__ = [
     "probe_stream",
     "read_onvif_device",
     "split_rtsp_url",
-    "ulaw_decode",
-    "ulaw_encode",
 ]

@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from camera_registry._errors import CameraTimeoutError, MalformedMediaError, StreamClosedError
-from camera_registry._hub import MediaFrame, StreamHub
+from camera_registry._hub import StreamHub
+from media import MediaFrame
 
 __all__ = [
     "HealthSampler",

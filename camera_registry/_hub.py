@@ -22,32 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from camera_registry._errors import StreamClosedError
-from camera_registry._sdp import TrackInfo
+from media import MediaFrame, TrackInfo
 
-__all__ = ["HubStats", "MediaFrame", "StreamHub", "Subscription"]
+__all__ = ["HubStats", "StreamHub", "Subscription"]
 
 ALL_KINDS = frozenset({"video", "audio", "talk"})
-
-
-@dataclass(frozen=True, slots=True)
-class MediaFrame:
-    """One access unit (video) or audio frame, as the hub distributes it.
-
-    ``data`` is Annex-B H.264 with start codes (SPS/PPS before every IDR), raw G.711
-    bytes, or one raw AAC access unit.  ``timestamp`` is the RTP timestamp extended past
-    32-bit wraps, in ``clock_rate`` units (90 kHz video, the sample rate for audio).
-    ``discontinuity`` marks the first frame of a track after a (re)connect or an SSRC
-    change: timestamps restart there.  ``arrival`` is ``time.monotonic()`` on receipt.
-    """
-
-    kind: str  # "video", "audio" or "talk" (what the gateway sent to the speaker)
-    codec: str  # "H264", "PCMU", "PCMA", "MPEG4-GENERIC"
-    clock_rate: int
-    timestamp: int
-    keyframe: bool
-    data: bytes
-    arrival: float
-    discontinuity: bool = False
 
 
 @dataclass(frozen=True, slots=True)

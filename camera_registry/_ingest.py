@@ -25,8 +25,9 @@ from camera_registry._errors import (
     MalformedMediaError,
     RtspStatusError,
 )
-from camera_registry._hub import MediaFrame, StreamHub
+from camera_registry._hub import StreamHub
 from camera_registry._rtsp_client import RtspClient
+from media import MediaFrame
 
 __all__ = ["BACKOFF_STEPS", "CameraIngest", "IngestEvent", "describe_error"]
 

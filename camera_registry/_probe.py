@@ -25,9 +25,9 @@ from camera_registry._errors import (
     StreamClosedError,
 )
 from camera_registry._health import decode_keyframe
-from camera_registry._hub import MediaFrame, StreamHub
+from camera_registry._hub import StreamHub
 from camera_registry._rtsp_client import RtspClient
-from camera_registry._sdp import TrackInfo
+from media import MediaFrame, TrackInfo
 
 __all__ = ["StreamProbe", "fetch_snapshot", "keyframe_jpeg", "probe_stream"]
 

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import socket
 import time
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
-from camera_registry._audio import AacDepacketizer
-from camera_registry._digest import RtspAuthenticator, parse_www_authenticate
 from camera_registry._errors import (
     BackchannelUnavailableError,
     CameraAuthError,
@@ -36,18 +33,30 @@ from camera_registry._errors import (
     MalformedMediaError,
     RtspStatusError,
 )
-from camera_registry._h264 import H264Depacketizer
-from camera_registry._hub import MediaFrame
-from camera_registry._rtp import TimestampUnwrapper, build_rtp, parse_rtp
-from camera_registry._rtsp_wire import (
+from media import (
+    AacDepacketizer,
+    AudioFormatError,
+    DigestAuthenticator,
+    G711Packetizer,
+    H264Depacketizer,
+    MediaFrame,
+    RtpError,
+    RtspFormatError,
     RtspRequest,
     RtspResponse,
     RtspStreamDecoder,
+    SdpError,
+    SdpMedia,
+    TimestampUnwrapper,
+    TrackInfo,
     encode_interleaved,
     encode_request,
     encode_response,
+    parse_rtp,
+    parse_sdp,
+    parse_www_authenticate,
+    rtsp_controls,
 )
-from camera_registry._sdp import SdpMedia, TrackInfo, parse_sdp
 
 __all__ = ["BACKCHANNEL_REQUIRE", "RtspClient"]
 
@@ -107,7 +116,7 @@ class _Receiver:
     def handle(self, packet: memoryview, now: float) -> None:
         try:
             _pt, marker, seq, ts, ssrc, payload = parse_rtp(packet)
-        except MalformedMediaError:
+        except RtpError:
             self.malformed += 1
             return
         if ssrc != self.ssrc:
@@ -117,7 +126,7 @@ class _Receiver:
         self._now = now
         try:
             self._push(payload, ts, marker, seq)
-        except MalformedMediaError:
+        except AudioFormatError:
             self.malformed += 1
 
     def _ssrc_changed(self) -> None:
@@ -199,7 +208,7 @@ class RtspClient:
         self.url = parts._replace(netloc=netloc).geturl()
         user = username if username is not None else unquote(parts.username or "") or None
         pw = password if password is not None else unquote(parts.password or "")
-        self._auth = RtspAuthenticator(user, pw) if user else None
+        self._auth = DigestAuthenticator(user, pw) if user else None
         self._on_frame = on_frame
         self._on_event = on_event
         self._want_backchannel = backchannel
@@ -233,10 +242,7 @@ class RtspClient:
         self.last_media_at = 0.0
         self.server = ""
         self._bc_channel = -1
-        self._bc_seq = int.from_bytes(os.urandom(2), "big")
-        self._bc_ts = int.from_bytes(os.urandom(4), "big")
-        self._bc_ssrc = int.from_bytes(os.urandom(4), "big")
-        self._bc_clock: float | None = None
+        self._bc_packetizer: G711Packetizer | None = None
         self.backchannel_dropped = 0
 
     # ----------------------------------------------------------------- status
@@ -269,9 +275,17 @@ class RtspClient:
             base = (
                 describe.header("Content-Base") or describe.header("Content-Location") or self.url
             )
-            sdp = parse_sdp(describe.body, base)
-            self.aggregate_url = sdp.aggregate_url
-            await self._setup(sdp.media)
+            try:
+                sdp = parse_sdp(describe.body)
+            except SdpError as exc:
+                raise MalformedMediaError(f"camera SDP: {exc}") from None
+            self.aggregate_url, controls = rtsp_controls(sdp, base)
+            await self._setup(
+                [
+                    (m, control, sdp.media_direction(m, "recvonly"))
+                    for m, control in zip(sdp.media, controls, strict=True)
+                ]
+            )
             await self._play()
         except BaseException:
             await self._abort()
@@ -331,22 +345,25 @@ class RtspClient:
             raise RtspStatusError("DESCRIBE", resp.status, resp.reason)
         return resp
 
-    async def _setup(self, media: Sequence[SdpMedia]) -> None:
+    async def _setup(self, media: Sequence[tuple[SdpMedia, str, str]]) -> None:
+        # Directions are seen from the client, as ONVIF cameras write them: a section
+        # without one is media the camera sends ("recvonly" for us).
         receive: list[TrackInfo] = []
         back: TrackInfo | None = None
-        for m in media:
-            if m.direction == "sendonly" and m.kind == "audio":
-                self.backchannel_offer += tuple(m.tracks())
-                options = [t for t in m.tracks() if t.codec in _G711]
+        for m, control, direction in media:
+            tracks = m.tracks(control_url=control, direction=direction)
+            if direction == "sendonly" and m.kind == "audio":
+                self.backchannel_offer += tuple(tracks)
+                options = [t for t in tracks if t.codec in _G711]
                 options.sort(key=lambda t: _G711.index(t.codec))
                 if options and back is None:
                     back = options[0]
                 elif not options and self.listen_only_reason is None:
-                    codecs = ", ".join(t.codec for t in m.tracks()) or "none"
+                    codecs = ", ".join(t.codec for t in tracks) or "none"
                     self.listen_only_reason = f"backchannel codecs not supported: {codecs}"
                 continue
-            track = m.track()
-            if track is None or m.direction not in ("recvonly", "sendrecv"):
+            track = m.track(control_url=control, direction=direction)
+            if track is None or direction not in ("recvonly", "sendrecv"):
                 continue
             wanted = (track.kind == "video" and track.codec == "H264") or (
                 track.kind == "audio" and track.codec in _AUDIO_IN
@@ -364,6 +381,7 @@ class RtspClient:
             try:
                 self._bc_channel = await self._setup_track(back, channel, backchannel=True)
                 self.backchannel = back
+                self._bc_packetizer = G711Packetizer(back.payload_type, clock_rate=back.clock_rate)
             except RtspStatusError as exc:
                 self.listen_only_reason = (
                     f"camera refused the backchannel SETUP ({exc.status} {exc.reason})"
@@ -522,8 +540,8 @@ class RtspClient:
         self._rx_bytes += len(data)
         try:
             items = self._decoder.feed(data)
-        except MalformedMediaError as exc:
-            self._fail(exc)
+        except RtspFormatError as exc:
+            self._fail(MalformedMediaError(str(exc)))
             return
         if not items:
             return
@@ -640,28 +658,12 @@ class RtspClient:
             raise BackchannelUnavailableError(
                 "backchannel can be used only while the session plays"
             )
+        packetizer = self._bc_packetizer
+        assert packetizer is not None  # set up with the backchannel track
         now = time.monotonic()
-        marker = False
-        if self._bc_clock is None or now > self._bc_clock + 0.1:
-            if self._bc_clock is not None:
-                self._bc_ts += int((now - self._bc_clock) * track.clock_rate)
-            self._bc_clock = now
-            marker = True
-        first_ts = self._bc_ts & 0xFFFFFFFF
-        self._bc_clock += len(g711) / track.clock_rate
         if transport.get_write_buffer_size() > 256 * 1024:
             self.backchannel_dropped += 1
-            self._bc_ts += len(g711)
-            return first_ts
-        frames = []
-        for start in range(0, len(g711), 160):
-            chunk = g711[start : start + 160]
-            packet = build_rtp(
-                track.payload_type, self._bc_seq, self._bc_ts, self._bc_ssrc, chunk, marker=marker
-            )
-            frames.append(encode_interleaved(self._bc_channel, packet))
-            marker = False
-            self._bc_seq = (self._bc_seq + 1) & 0xFFFF
-            self._bc_ts = (self._bc_ts + len(chunk)) & 0xFFFFFFFF
-        transport.write(b"".join(frames))
+            return packetizer.skip(len(g711), now)
+        first_ts, packets = packetizer.packetize(g711, now)
+        transport.write(b"".join(encode_interleaved(self._bc_channel, p) for p in packets))
         return first_ts

@@ -19,7 +19,15 @@ from cases._errors import (
     SessionNotAllowed,
 )
 from cases._export import ledger_csv, ledger_rows, ledger_xlsx
-from cases._inputs import CaseQuery, IntakeInput, PartyInput, PartyRole, SessionInput, SessionMode
+from cases._inputs import (
+    CaseQuery,
+    IntakeInput,
+    PartyInput,
+    PartyRole,
+    SessionInput,
+    SessionMode,
+    parse_day,
+)
 from cases._kpi import PetitionKpi
 from cases._ledger import LedgerConfig, MonthlyLedger, compute_ledger, cross_check
 from cases._mediation import MediationSessions
@@ -106,4 +114,5 @@ __all__ = [
     "ledger_rows",
     "ledger_to_json",
     "ledger_xlsx",
+    "parse_day",
 ]

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from cases._calendar import china_date
 from cases._errors import InconsistentHistoryError
 from cases._types import MediatorKind, Outcome, Stage
-from core._units import Level, level_of, validate_code
+from core import Level, level_of, validate_code
 
 __all__ = [
     "CaseFacts",

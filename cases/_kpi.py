@@ -26,7 +26,7 @@ from fractions import Fraction
 from cases._calendar import CHINA_TZ, china_date
 from cases._ledger import CaseSnapshot
 from cases._rules import Flag, RulesConfig, assess
-from core._units import contains
+from core import contains
 
 __all__ = ["PetitionKpi", "PetitionedCase", "petition_kpi"]
 

@@ -42,7 +42,7 @@ from datetime import date, datetime
 from cases._calendar import Month, Period, china_date, ledger_period
 from cases._facts import CaseFacts, Escalation
 from cases._types import Channel, DisputeType, Stage
-from core._units import Level, contains, level_of
+from core import Level, contains, level_of
 
 __all__ = [
     "CaseSnapshot",

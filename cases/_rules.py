@@ -38,7 +38,7 @@ from enum import StrEnum
 from cases._errors import EscalationNotAllowed, InconsistentHistoryError, SessionNotAllowed
 from cases._facts import CaseFacts, Escalation, LeaderCharge, Session
 from cases._types import MediatorKind, Stage
-from core._units import Level
+from core import Level
 
 __all__ = [
     "Assessment",

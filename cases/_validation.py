@@ -14,7 +14,7 @@ from datetime import date
 from typing import Final
 
 from cases._errors import InvalidCaseNumberError, InvalidIdNumberError, InvalidPhoneError
-from core._units import validate_code
+from core import validate_code
 
 __all__ = [
     "CaseNumber",

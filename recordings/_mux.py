@@ -20,7 +20,7 @@ from typing import Any
 import av
 import numpy as np
 
-from camera_registry import MediaFrame, g711_decode
+from media import MediaFrame, g711_decode, split_annexb
 
 __all__ = ["SegmentMuxer", "TrackPlan", "media_duration"]
 
@@ -47,8 +47,6 @@ class TrackPlan:
 
 def _parameter_sets(annexb: bytes) -> bytes:
     """SPS and PPS of a keyframe, Annex-B framed, as the MP4 muxer's extradata."""
-    from camera_registry._h264 import split_annexb
-
     units = [n for n in split_annexb(annexb) if n and n[0] & 0x1F in (7, 8)]
     if not any(n[0] & 0x1F == 7 for n in units) or not any(n[0] & 0x1F == 8 for n in units):
         raise ValueError("the keyframe carries no SPS/PPS; cannot start an MP4 segment")

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from camera_registry import IngestEvent, MediaFrame, StreamClosedError, StreamHub
+from camera_registry import IngestEvent, StreamClosedError, StreamHub
+from media import MediaFrame
 
 from ._manifest import Gap, Manifest, SegmentEntry, TalkSpan
 from ._mux import SegmentMuxer, TrackPlan

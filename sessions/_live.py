@@ -25,7 +25,8 @@ import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from camera_registry import MediaFrame, StreamClosedError, StreamHub, Subscription
+from camera_registry import StreamClosedError, StreamHub, Subscription
+from media import MediaFrame
 from sessions._aac import AacToOpus
 from sessions._timeline import Timeline
 

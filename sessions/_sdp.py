@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from media import SdpError, SdpLine, parse_sdp
 from sessions._errors import InvalidOfferError
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
 ]
 
 MAX_SDP_BYTES = 64 * 1024
-_DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,46 +53,22 @@ def parse_offer(sdp: str) -> list[OfferedMedia]:
     """The media sections of an SDP offer; :class:`InvalidOfferError` if it is not SDP."""
     if len(sdp.encode("utf-8", "replace")) > MAX_SDP_BYTES:
         raise InvalidOfferError(f"the SDP offer is larger than {MAX_SDP_BYTES} bytes")
-    lines = [line.strip() for line in sdp.replace("\r\n", "\n").split("\n") if line.strip()]
-    if not lines or lines[0] != "v=0":
+    if not sdp.lstrip().startswith("v=0"):
         raise InvalidOfferError("the body is not an SDP offer (it must start with v=0)")
-    session_direction = "sendrecv"
-    sections: list[dict[str, object]] = []
-    for line in lines[1:]:
-        if line.startswith("m="):
-            parts = line[2:].split()
-            if len(parts) < 3:
-                raise InvalidOfferError(f"malformed media line in the SDP offer: {line[:80]!r}")
-            try:
-                port = int(parts[1].split("/")[0])
-            except ValueError:
-                raise InvalidOfferError(
-                    f"malformed port in the SDP offer's media line: {line[:80]!r}"
-                ) from None
-            sections.append({"kind": parts[0], "port": port, "direction": None, "codecs": []})
-        elif line.startswith("a="):
-            attribute = line[2:]
-            if attribute in _DIRECTIONS:
-                if sections:
-                    sections[-1]["direction"] = attribute
-                else:
-                    session_direction = attribute
-            elif attribute.startswith("rtpmap:") and sections:
-                _, _, encoding = attribute.partition(" ")
-                name = encoding.split("/")[0].upper()
-                codecs = sections[-1]["codecs"]
-                assert isinstance(codecs, list)
-                codecs.append(name)
-    if not sections:
+    try:
+        parsed = parse_sdp(sdp)
+    except SdpError as exc:
+        raise InvalidOfferError(f"the SDP offer is malformed: {exc}") from None
+    if not parsed.media:
         raise InvalidOfferError("the SDP offer has no media sections")
     return [
         OfferedMedia(
-            kind=str(s["kind"]),
-            direction=str(s["direction"] or session_direction),
-            codecs=tuple(s["codecs"]),  # type: ignore[arg-type]
-            port=int(s["port"]),  # type: ignore[call-overload]
+            kind=m.kind,
+            direction=parsed.media_direction(m, "sendrecv"),
+            codecs=m.codecs,
+            port=m.port,
         )
-        for s in sections
+        for m in parsed.media
     ]
 
 
@@ -144,31 +120,30 @@ def add_host_candidates(sdp: str, hosts: tuple[str, ...]) -> str:
         return sdp
     for host in hosts:
         ipaddress.ip_address(host)  # ValueError names a bad setting early
-    newline = "\r\n" if "\r\n" in sdp else "\n"
-    out: list[str] = []
+    parsed = parse_sdp(sdp)
     present = {
-        parts[4]
-        for line in sdp.split(newline)
-        if line.startswith("a=candidate:") and len(parts := line.split()) > 7
+        fields[4]
+        for m in parsed.media
+        for value in m.attributes("candidate")
+        if len(fields := value.split()) > 6
     }
-    for line in sdp.split(newline):
-        out.append(line)
-        parts = line.split()
-        if not line.startswith("a=candidate:") or len(parts) < 8 or parts[7] != "host":
-            continue
-        if ":" in parts[4]:
-            continue  # IPv6 host candidates stay as they are
-        for index, host in enumerate(hosts, start=1):
-            if host in present:
+    media = []
+    for m in parsed.media:
+        lines: list[SdpLine] = []
+        for kind, value in m.lines:
+            lines.append((kind, value))
+            fields = value.removeprefix("candidate:").split()
+            if not value.startswith("candidate:") or len(fields) < 8 or fields[7] != "host":
                 continue
-            foundation = parts[0].removeprefix("a=candidate:")
-            copy = [
-                f"a=candidate:{foundation}x{index}",
-                parts[1],
-                parts[2],
-                str(max(int(parts[3]) - index, 1)),
-                host,
-                *parts[5:],
-            ]
-            out.append(" ".join(copy))
-    return newline.join(out)
+            if ":" in fields[4]:
+                continue  # IPv6 host candidates stay as they are
+            for index, host in enumerate(hosts, start=1):
+                if host in present:
+                    continue
+                priority = (
+                    str(max(int(fields[3]) - index, 1)) if fields[3].isdecimal() else fields[3]
+                )
+                copy = [f"{fields[0]}x{index}", fields[1], fields[2], priority, host, *fields[5:]]
+                lines.append(("a", "candidate:" + " ".join(copy)))
+        media.append(m.with_lines(lines))
+    return replace(parsed, media=tuple(media)).encode()

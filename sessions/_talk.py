@@ -29,7 +29,8 @@ from aiortc.mediastreams import MediaStreamError
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 
-from camera_registry import CameraError, g711_encode
+from camera_registry import CameraError
+from media import g711_encode
 
 __all__ = ["PACKET_BYTES", "TalkPump"]
 

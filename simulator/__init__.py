@@ -1,6 +1,8 @@
 """Simulated two-way-audio ONVIF cameras for the demo and the tests.
 
-An independent peer of the gateway (it imports nothing of the product): each camera
+An independent peer of the gateway (it imports nothing of the product, not even the
+``media`` toolkit: its RTSP, SDP, RTP and G.711 code is its own, written separately, so
+that the tests check the gateway against a second reading of the specs): each camera
 serves ONVIF Device/Media over SOAP 1.2, a snapshot JPEG, WS-Discovery, and RTSP with
 H.264 + G.711 and the ONVIF audio backchannel, whose received audio it keeps for checks.
 

@@ -32,8 +32,8 @@ from cases import (
     ledger_csv,
     ledger_to_json,
     ledger_xlsx,
+    parse_day,
 )
-from cases._inputs import parse_day
 from core import InvalidInputError
 
 from ._api import Api

@@ -13,12 +13,13 @@ import asyncio
 import base64
 import contextlib
 
-from camera_registry._rtp import build_rtp, parse_rtp
-from camera_registry._rtsp_wire import (
+from media import (
     RtspRequest,
     RtspStreamDecoder,
+    build_rtp,
     encode_interleaved,
     encode_response,
+    parse_rtp,
 )
 
 

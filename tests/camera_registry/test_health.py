@@ -16,12 +16,12 @@ from camera_registry import (
     CameraManager,
     CameraSpec,
     HealthSampler,
-    MediaFrame,
     StreamHub,
     clock_warning,
     judge,
     measure,
 )
+from media import MediaFrame
 from simulator import CameraFleet
 
 from .registry_helpers import clip_dir, small_fleet, wait_until

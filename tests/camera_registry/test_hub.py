@@ -8,8 +8,9 @@ import tracemalloc
 
 import pytest
 
+from camera_registry import StreamHub
 from camera_registry._errors import StreamClosedError
-from camera_registry._hub import MediaFrame, StreamHub
+from media import MediaFrame
 
 
 def _video(i: int, *, gop: int = 10, size: int = 1000) -> MediaFrame:

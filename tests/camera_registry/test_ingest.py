@@ -8,13 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from camera_registry._h264 import split_annexb
 from camera_registry._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
+from media import split_annexb
+from tests.media.h264_streams import encode_clip, rtp_stream
 
 from .conftest import GstServer, free_port
-from .h264_packetizer import rtp_stream
 from .scripted_rtsp_server import ScriptedRtspServer
-from .test_h264 import _encode_clip
 
 
 async def _until(predicate: Callable[[], bool], limit: float = 15.0) -> None:
@@ -95,7 +94,7 @@ async def test_wrong_password_state(gst_server: Callable[..., GstServer]) -> Non
 
 @pytest.fixture(scope="module")
 def packets() -> tuple[list[bytes], bytes, bytes]:
-    aus = [split_annexb(au) for au in _encode_clip(60, 160, 120)]
+    aus = [split_annexb(au) for au in encode_clip(60, 160, 120)]
     sps = next(n for au in aus for n in au if n[0] & 0x1F == 7)
     pps = next(n for au in aus for n in au if n[0] & 0x1F == 8)
     return rtp_stream(aus, seed=9), sps, pps

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from camera_registry import MediaFrame, RtspClient
+from camera_registry import RtspClient
+from media import MediaFrame
 from simulator import SimulatedCamera
 
 pytestmark = pytest.mark.slow

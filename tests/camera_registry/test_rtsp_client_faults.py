@@ -13,19 +13,17 @@ from camera_registry._errors import (
     InvalidStreamUrlError,
     MalformedMediaError,
 )
-from camera_registry._h264 import split_annexb
-from camera_registry._hub import MediaFrame
 from camera_registry._rtsp_client import RtspClient
+from media import MediaFrame, split_annexb
+from tests.media.h264_streams import encode_clip, rtp_stream
 
 from .conftest import free_port
-from .h264_packetizer import rtp_stream
 from .scripted_rtsp_server import ScriptedRtspServer
-from .test_h264 import _encode_clip
 
 
 @pytest.fixture(scope="module")
 def clip() -> tuple[list[bytes], bytes, bytes]:
-    aus = [split_annexb(au) for au in _encode_clip(50, 160, 120)]
+    aus = [split_annexb(au) for au in encode_clip(50, 160, 120)]
     sps = next(n for au in aus for n in au if n[0] & 0x1F == 7)
     pps = next(n for au in aus for n in au if n[0] & 0x1F == 8)
     return rtp_stream(aus, seed=5), sps, pps

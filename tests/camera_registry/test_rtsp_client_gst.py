@@ -10,10 +10,9 @@ import av
 import numpy as np
 import pytest
 
-from camera_registry._audio import g711_decode, g711_encode
 from camera_registry._errors import BackchannelUnavailableError, CameraAuthError
-from camera_registry._hub import MediaFrame
 from camera_registry._rtsp_client import RtspClient
+from media import MediaFrame, g711_decode, g711_encode
 
 from .conftest import GstServer
 

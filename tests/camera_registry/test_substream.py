@@ -14,13 +14,13 @@ import pytest
 from camera_registry import (
     CameraManager,
     CameraSpec,
-    MediaFrame,
     StreamClosedError,
     StreamHub,
     UnknownStreamError,
     parse_stream,
 )
 from camera_registry._health import decode_keyframe
+from media import MediaFrame
 from simulator import SimulatedCamera
 from tests.sessions.peers import wait_for
 

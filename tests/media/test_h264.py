@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import random
-from fractions import Fraction
 
 import av
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from camera_registry._h264 import H264Depacketizer, split_annexb
-from camera_registry._rtp import build_rtp, parse_rtp
-
-from .h264_packetizer import rtp_stream
+from media import H264Depacketizer, build_rtp, parse_rtp, split_annexb
+from tests.media.h264_streams import encode_clip, rtp_stream
 
 SC = b"\x00\x00\x00\x01"
 SPS = bytes.fromhex("6742c01fda0507ec05a8")
@@ -120,24 +116,8 @@ def test_garbage_payloads_never_raise(payloads: list[bytes]) -> None:
         dep.push(memoryview(payload), i // 3, i % 3 == 2, i)
 
 
-def _encode_clip(frames: int, width: int, height: int) -> list[bytes]:
-    """Annex-B access units from libx264 (no B-frames), like a camera's encoder."""
-    codec = av.CodecContext.create("libx264", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
-    codec.time_base = Fraction(1, 25)
-    codec.options = {"bframes": "0", "g": "10", "tune": "zerolatency", "preset": "ultrafast"}
-    out: list[bytes] = []
-    for i in range(frames):
-        img = np.full((height, width, 3), (i * 9) % 255, dtype=np.uint8)
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts = i
-        out.extend(bytes(p) for p in codec.encode(frame))
-    out.extend(bytes(p) for p in codec.encode(None))
-    return out
-
-
 def test_real_x264_stream_survives_and_decodes_with_sprop_only() -> None:
-    aus = [split_annexb(au) for au in _encode_clip(30, 320, 240)]
+    aus = [split_annexb(au) for au in encode_clip(30, 320, 240)]
     sps = next(n for au in aus for n in au if n[0] & 0x1F == 7)
     pps = next(n for au in aus for n in au if n[0] & 0x1F == 8)
     # a camera that sends SPS/PPS only in the SDP: strip them from the stream

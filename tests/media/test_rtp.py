@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from camera_registry._errors import MalformedMediaError
-from camera_registry._rtp import TimestampUnwrapper, build_rtp, parse_rtp
+from media import RtpError, TimestampUnwrapper, build_rtp, parse_rtp
 
 
 @given(
@@ -47,7 +46,7 @@ def test_csrc_extension_and_padding_are_skipped() -> None:
 def test_garbage_raises_only_malformed(data: bytes) -> None:
     try:
         pkt = parse_rtp(data)
-    except MalformedMediaError:
+    except RtpError:
         return
     assert len(pkt.payload) <= len(data) - 12
 
@@ -57,7 +56,7 @@ def test_garbage_raises_only_malformed(data: bytes) -> None:
     [b"", bytes(11), b"\x40" + bytes(11), b"\xa0" + bytes(10) + b"\x00", b"\x8f" + bytes(20)],
 )
 def test_malformed_examples(data: bytes) -> None:
-    with pytest.raises(MalformedMediaError):
+    with pytest.raises(RtpError):
         parse_rtp(data)
 
 

@@ -1,4 +1,4 @@
-"""RTSP authentication: Basic (RFC 7617) and Digest (RFC 2617, as cameras do it).
+"""HTTP-style authentication for RTSP and SIP: Basic (RFC 7617) and Digest (RFC 2617/3261).
 
 Pure core.  Cameras send one or several ``WWW-Authenticate`` headers; Digest is preferred
 over Basic because Basic puts the password on the wire.  Digest supports ``qop=auth``
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["Challenge", "RtspAuthenticator", "parse_www_authenticate"]
+__all__ = ["Challenge", "DigestAuthenticator", "parse_www_authenticate"]
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
@@ -55,7 +55,7 @@ def parse_www_authenticate(values: Iterable[str]) -> list[Challenge]:
 _HASHES = {"md5": hashlib.md5, "md5-sess": hashlib.md5, "sha-256": hashlib.sha256}
 
 
-class RtspAuthenticator:
+class DigestAuthenticator:
     """Credentials plus the challenge the camera chose; makes Authorization headers."""
 
     __slots__ = ("_challenge", "_cnonce", "_nc", "password", "username")

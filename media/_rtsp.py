@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from camera_registry._errors import MalformedMediaError
+from media._errors import RtspFormatError
 
 __all__ = [
     "Interleaved",
+    "RtspMessage",
     "RtspRequest",
     "RtspResponse",
     "RtspStreamDecoder",
@@ -152,7 +153,7 @@ def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
             continue
         name, sep, value = line.partition(":")
         if not sep or not name.strip() or " " in name.strip():
-            raise MalformedMediaError(f"RTSP header line {line[:80]!r} has no 'Name: value' form")
+            raise RtspFormatError(f"RTSP header line {line[:80]!r} has no 'Name: value' form")
         headers.append((name.strip(), value.strip()))
     return first, headers
 
@@ -162,10 +163,10 @@ def _content_length(headers: list[tuple[str, str]]) -> int:
         if name.lower() == "content-length":
             value = value.strip()
             if not value.isdigit():
-                raise MalformedMediaError(f"RTSP Content-Length {value[:40]!r} is not a number")
+                raise RtspFormatError(f"RTSP Content-Length {value[:40]!r} is not a number")
             length = int(value)
             if length > MAX_BODY_BYTES:
-                raise MalformedMediaError(
+                raise RtspFormatError(
                     f"RTSP body of {length} bytes exceeds the {MAX_BODY_BYTES}-byte limit"
                 )
             return length
@@ -177,7 +178,7 @@ def _build_message(first: str, headers: list[tuple[str, str]], body: bytes) -> R
     if first.startswith("RTSP/"):
         parts = first.split(" ", 2)
         if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
-            raise MalformedMediaError(f"RTSP status line {first[:80]!r} is malformed")
+            raise RtspFormatError(f"RTSP status line {first[:80]!r} is malformed")
         return RtspResponse(int(parts[1]), parts[2] if len(parts) > 2 else "", hdrs, body)
     parts = first.split(" ")
     if (
@@ -185,7 +186,7 @@ def _build_message(first: str, headers: list[tuple[str, str]], body: bytes) -> R
         or not parts[0].replace("_", "").isalpha()
         or not parts[2].startswith("RTSP/")
     ):
-        raise MalformedMediaError(f"RTSP request line {first[:80]!r} is malformed")
+        raise RtspFormatError(f"RTSP request line {first[:80]!r} is malformed")
     return RtspRequest(parts[0], parts[1], hdrs, body)
 
 
@@ -197,7 +198,7 @@ class RtspStreamDecoder:
 
     ``feed`` returns, in stream order, :class:`RtspResponse`/:class:`RtspRequest`
     objects and ``(channel, payload)`` tuples.  Bytes that cannot start either raise
-    :class:`MalformedMediaError`; the connection is then beyond repair.  Feeding may be
+    :class:`RtspFormatError`; the connection is then beyond repair.  Feeding may be
     split at any byte boundary.
     """
 
@@ -238,7 +239,7 @@ class RtspStreamDecoder:
                         break
                     pos += consumed
                 else:
-                    raise MalformedMediaError(
+                    raise RtspFormatError(
                         f"unexpected byte 0x{first:02x} where an RTSP message or "
                         "'$' interleaved frame should start"
                     )
@@ -252,7 +253,7 @@ class RtspStreamDecoder:
         lf = buf.find(b"\n\n", pos, pos + MAX_HEAD_BYTES + 2)
         if crlf < 0 and lf < 0:
             if len(buf) - pos > MAX_HEAD_BYTES:
-                raise MalformedMediaError(
+                raise RtspFormatError(
                     f"RTSP message head exceeds {MAX_HEAD_BYTES} bytes without a blank line"
                 )
             return 0

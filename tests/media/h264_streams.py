@@ -1,10 +1,15 @@
-"""Test-only RFC 6184 packetizer: the inverse of the depacketizer under test."""
+"""Test streams: a randomised RFC 6184 packetizer (an oracle independent of
+``media.H264Packetizer``, the inverse of the depacketizer under test) and real x264 clips."""
 
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 
-from camera_registry._rtp import build_rtp
+import av
+import numpy as np
+
+from media import build_rtp
 
 
 def packetize_au(
@@ -62,3 +67,19 @@ def rtp_stream(
             seq = (seq + 1) & 0xFFFF
         ts = (ts + ts_step) & 0xFFFFFFFF
     return packets
+
+
+def encode_clip(frames: int, width: int, height: int) -> list[bytes]:
+    """Annex-B access units from libx264 (no B-frames), like a camera's encoder."""
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = Fraction(1, 25)
+    codec.options = {"bframes": "0", "g": "10", "tune": "zerolatency", "preset": "ultrafast"}
+    out: list[bytes] = []
+    for i in range(frames):
+        img = np.full((height, width, 3), (i * 9) % 255, dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        out.extend(bytes(p) for p in codec.encode(frame))
+    out.extend(bytes(p) for p in codec.encode(None))
+    return out

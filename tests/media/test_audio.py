@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from camera_registry._audio import (
+from media import (
     AacDepacketizer,
+    AudioFormatError,
     alaw_decode,
     alaw_encode,
     g711_decode,
@@ -19,7 +20,6 @@ from camera_registry._audio import (
     ulaw_decode,
     ulaw_encode,
 )
-from camera_registry._errors import MalformedMediaError
 
 
 def _ffmpeg_decode(codec: str, data: bytes) -> np.ndarray:
@@ -103,5 +103,5 @@ def test_aac_fragmented_au_and_loss() -> None:
 @settings(max_examples=300)
 def test_aac_garbage_raises_only_malformed(payload: bytes) -> None:
     dep = AacDepacketizer(lambda au, ts: None, FMTP)
-    with contextlib.suppress(MalformedMediaError):
+    with contextlib.suppress(AudioFormatError):
         dep.push(memoryview(payload), 0, True, 0)

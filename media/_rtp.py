@@ -9,9 +9,16 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from camera_registry._errors import MalformedMediaError
+from media._errors import RtpError
 
-__all__ = ["RtpPacket", "TimestampUnwrapper", "build_rtp", "parse_rtp"]
+__all__ = [
+    "RtpPacket",
+    "TimestampUnwrapper",
+    "build_rtp",
+    "parse_rtp",
+    "sequence_delta",
+    "timestamp_delta",
+]
 
 _FIXED = struct.Struct("!BBHII")
 _EXT = struct.Struct("!HH")
@@ -27,26 +34,26 @@ class RtpPacket(NamedTuple):
 
 
 def parse_rtp(packet: bytes | memoryview) -> RtpPacket:
-    """Parse one RTP packet; raise :class:`MalformedMediaError` if it is not RTP v2."""
+    """Parse one RTP packet; raise :class:`RtpError` if it is not RTP v2."""
     size = len(packet)
     if size < 12:
-        raise MalformedMediaError(f"RTP packet of {size} bytes is shorter than its 12-byte header")
+        raise RtpError(f"RTP packet of {size} bytes is shorter than its 12-byte header")
     b0, b1, seq, ts, ssrc = _FIXED.unpack_from(packet)
     if b0 >> 6 != 2:
-        raise MalformedMediaError(f"RTP version {b0 >> 6} is not 2")
+        raise RtpError(f"RTP version {b0 >> 6} is not 2")
     start = 12 + 4 * (b0 & 0x0F)
     if b0 & 0x10:
         if size < start + 4:
-            raise MalformedMediaError("RTP header extension is truncated")
+            raise RtpError("RTP header extension is truncated")
         start += 4 + 4 * _EXT.unpack_from(packet, start)[1]
     end = size
     if b0 & 0x20:
         pad = packet[size - 1]
         if pad == 0 or start + pad > size:
-            raise MalformedMediaError(f"RTP padding of {pad} bytes does not fit the packet")
+            raise RtpError(f"RTP padding of {pad} bytes does not fit the packet")
         end -= pad
     if start > end:
-        raise MalformedMediaError("RTP header (CSRC list or extension) is longer than the packet")
+        raise RtpError("RTP header (CSRC list or extension) is longer than the packet")
     view = packet if isinstance(packet, memoryview) else memoryview(packet)
     return RtpPacket(b1 & 0x7F, bool(b1 & 0x80), seq, ts, ssrc, view[start:end])
 
@@ -102,3 +109,17 @@ class TimestampUnwrapper:
                 return self._cycles - 0x100000000 + ts
         self._last = ts
         return self._cycles + ts
+
+
+def sequence_delta(older: int, newer: int) -> int:
+    """Signed distance from 16-bit sequence number ``older`` to ``newer`` (RFC 3550 A.1).
+
+    Positive when ``newer`` comes later, negative for a reordered or duplicate packet,
+    across the 65535 → 0 wrap.
+    """
+    return ((newer - older + 0x8000) & 0xFFFF) - 0x8000
+
+
+def timestamp_delta(older: int, newer: int) -> int:
+    """Signed distance between two 32-bit RTP timestamps, across the wrap."""
+    return ((newer - older + 0x80000000) & 0xFFFFFFFF) - 0x80000000

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from camera_registry._errors import MalformedMediaError
-from camera_registry._rtsp_wire import (
+from media import (
+    RtspFormatError,
     RtspRequest,
     RtspResponse,
     RtspStreamDecoder,
@@ -126,7 +126,7 @@ def test_stray_crlf_between_messages_is_skipped() -> None:
     ],
 )
 def test_garbage_raises_malformed(wire: bytes) -> None:
-    with pytest.raises(MalformedMediaError):
+    with pytest.raises(RtspFormatError):
         RtspStreamDecoder().feed(wire)
 
 
@@ -137,7 +137,7 @@ def test_random_bytes_raise_only_malformed(wire: bytes) -> None:
     try:
         decoder.feed(wire)
         decoder.feed(wire[::-1])
-    except MalformedMediaError:
+    except RtspFormatError:
         pass
 
 

@@ -7,11 +7,11 @@ import base64
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camera_registry._digest import RtspAuthenticator, parse_www_authenticate
+from media import DigestAuthenticator, parse_www_authenticate
 
 
 def test_rfc2617_digest_example() -> None:
-    auth = RtspAuthenticator("Mufasa", "Circle Of Life")
+    auth = DigestAuthenticator("Mufasa", "Circle Of Life")
     challenges = parse_www_authenticate(
         [
             'Digest realm="testrealm@host.com", qop="auth,auth-int", '
@@ -31,7 +31,7 @@ def test_digest_without_qop_and_preference_over_basic() -> None:
         ['Basic realm="cam"', 'Digest realm="IP Camera(C6513)", nonce="abc", stale="FALSE"']
     )
     assert [c.scheme for c in challenges] == ["basic", "digest"]
-    auth = RtspAuthenticator("admin", "pw")
+    auth = DigestAuthenticator("admin", "pw")
     assert auth.accept(challenges) and auth.scheme == "digest"
     header = auth.authorization("DESCRIBE", "rtsp://h/cam")
     assert header is not None and header.startswith("Digest ") and "qop" not in header
@@ -40,7 +40,7 @@ def test_digest_without_qop_and_preference_over_basic() -> None:
 def test_two_challenges_in_one_header_and_basic() -> None:
     (basic, digest) = parse_www_authenticate(['Basic realm="a b", Digest realm="r", nonce="n"'])
     assert basic.params == {"realm": "a b"} and digest.params == {"realm": "r", "nonce": "n"}
-    auth = RtspAuthenticator("user", "pa:ss")
+    auth = DigestAuthenticator("user", "pa:ss")
     assert auth.accept([basic])
     assert (
         auth.authorization("OPTIONS", "rtsp://h/")
@@ -49,7 +49,7 @@ def test_two_challenges_in_one_header_and_basic() -> None:
 
 
 def test_unsupported_schemes() -> None:
-    auth = RtspAuthenticator("u", "p")
+    auth = DigestAuthenticator("u", "p")
     assert not auth.accept(parse_www_authenticate(["Negotiate abc", 'Digest realm="r"']))
     assert auth.authorization("OPTIONS", "rtsp://h/") is None
 
