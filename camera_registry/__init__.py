@@ -31,7 +31,7 @@ from ._registry import (
     OnvifAddress,
     split_rtsp_url,
 )
-from ._rtsp_client import RtspClient
+from ._rtsp_client import RtspClient, RtspState
 from ._substream import STREAMS, HubLease, Stream, SubStream, UnknownStreamError, parse_stream
 
 __all__ = [
@@ -68,6 +68,8 @@ __all__ = [
     "PictureMetrics",
     "PictureVerdict",
     "RtspClient",
+    "RtspState",
+    "RtspStateError",
     "RtspStatusError",
     "StateFeed",
     "Stream",

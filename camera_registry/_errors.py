@@ -23,6 +23,7 @@ __all__ = [
     "CameraTimeoutError",
     "InvalidStreamUrlError",
     "MalformedMediaError",
+    "RtspStateError",
     "RtspStatusError",
     "StreamClosedError",
 ]
@@ -73,6 +74,13 @@ class RtspStatusError(CameraError, UnavailableError):
         self.method = method
         self.status = status
         self.reason = reason
+
+
+class RtspStateError(CameraError, ConflictError, RuntimeError):
+    """An RTSP session method called in a state that does not allow it (a programming error
+    the message names: start twice, use after close …)."""
+
+    code = "rtsp_state"
 
 
 class BackchannelUnavailableError(CameraError, ConflictError):

@@ -1,28 +1,35 @@
 """Asyncio RTSP client for one camera session: ingest plus the ONVIF audio backchannel.
 
-Thin shell over the pure core (``_rtsp_wire``, ``_sdp``, ``_rtp``, ``_h264``, ``_audio``,
-``_digest``).  One TCP connection, RTP/AVP/TCP interleaved, no threads:
+An explicit state machine, ``idle → connecting → playing → closed``:
 
-OPTIONS → DESCRIBE (with ``Require: www.onvif.org/ver20/backchannel``; refused → once
-more without it, and the session is listen-only with the reason) → SETUP of every
-track we can use, the backchannel ``sendonly`` track last but before PLAY → PLAY →
-GET_PARAMETER (or OPTIONS) keepalives at half the session timeout → TEARDOWN.
+- :meth:`RtspClient.start` (idle only) connects and negotiates: OPTIONS → DESCRIBE
+  (with ``Require: www.onvif.org/ver20/backchannel``; refused → once more without it,
+  and the session is listen-only with the reason) → SETUP of every track we can use,
+  the backchannel ``sendonly`` track last but before PLAY → PLAY.  A failed start
+  leaves the client idle again, with nothing open, so it can be retried.
+- While playing: GET_PARAMETER (or OPTIONS) keepalives at half the session timeout,
+  and RTCP every ~5 s on the interleaved RTCP channels — receiver reports for what we
+  receive, a sender report for talk audio — because some cameras and servers end a
+  session whose client never reports.
+- :meth:`RtspClient.close` (any state, idempotent) sends TEARDOWN when playing.
 
-Media is handled synchronously in ``data_received``: decode frames, parse RTP,
-depacketize, and hand :class:`MediaFrame` objects to ``on_frame`` (normally
-``StreamHub.publish``).  Nothing per packet is logged or awaited.
+The receive side (:mod:`._rtsp_receive`) and the talk sender (:mod:`._backchannel`) are
+separate small parts; the pure wire formats are in ``media``.  One TCP connection,
+RTP/AVP/TCP interleaved, no threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
+import os
 import re
-import socket
 import time
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
+from camera_registry._backchannel import BackchannelSender
 from camera_registry._errors import (
     BackchannelUnavailableError,
     CameraAuthError,
@@ -31,155 +38,42 @@ from camera_registry._errors import (
     CameraTimeoutError,
     InvalidStreamUrlError,
     MalformedMediaError,
+    RtspStateError,
     RtspStatusError,
 )
+from camera_registry._rtsp_receive import FrameSink, RtspReader, TrackReceiver
 from media import (
-    AacDepacketizer,
-    AudioFormatError,
     DigestAuthenticator,
-    G711Packetizer,
-    H264Depacketizer,
-    MediaFrame,
-    RtpError,
+    ReceiverReport,
+    RtcpPacket,
     RtspFormatError,
-    RtspRequest,
     RtspResponse,
-    RtspStreamDecoder,
     SdpError,
     SdpMedia,
-    TimestampUnwrapper,
+    SourceDescription,
     TrackInfo,
     encode_interleaved,
     encode_request,
-    encode_response,
-    parse_rtp,
+    encode_rtcp,
     parse_sdp,
     parse_www_authenticate,
     rtsp_controls,
 )
 
-__all__ = ["BACKCHANNEL_REQUIRE", "RtspClient"]
+__all__ = ["BACKCHANNEL_REQUIRE", "RtspClient", "RtspState"]
 
 BACKCHANNEL_REQUIRE = "www.onvif.org/ver20/backchannel"
 _G711 = ("PCMU", "PCMA")
 _AUDIO_IN = frozenset({"PCMU", "PCMA", "MPEG4-GENERIC"})
-# Receive batching (see RtspClient._tune_lowat): ~10 ms of media per wake-up, at most 16 KiB.
-_LOWAT_SECONDS = 0.010
-_LOWAT_MAX = 16 * 1024
-_LOWAT_TUNE_EVERY = 2.0
+_BATCH_TUNE_EVERY = 2.0
 _INTERLEAVED = re.compile(r"interleaved=(\d+)(?:-(\d+))?", re.IGNORECASE)
-FrameSink = Callable[[MediaFrame], None]
 
 
-class _Receiver:
-    """Per-track receive state: RTP parse, SSRC watch, depacketize, frame out."""
-
-    __slots__ = (
-        "_client",
-        "_disc",
-        "_h264",
-        "_next_seq",
-        "_now",
-        "_push",
-        "_unwrap",
-        "codec",
-        "gaps",
-        "kind",
-        "malformed",
-        "rate",
-        "ssrc",
-        "track",
-    )
-
-    def __init__(self, client: RtspClient, track: TrackInfo) -> None:
-        self._client = client
-        self.track = track
-        self.kind = track.kind
-        self.codec = track.codec
-        self.rate = track.clock_rate
-        self.ssrc: int | None = None
-        self._unwrap = TimestampUnwrapper()
-        self._disc = True
-        self._now = 0.0
-        self._next_seq: int | None = None
-        self.gaps = 0
-        self.malformed = 0
-        self._push: Callable[[memoryview, int, bool, int], None]
-        if track.codec == "H264":
-            self._h264 = H264Depacketizer(self._emit_video, track.sprop_parameter_sets)
-            self._push = self._h264.push
-        elif track.codec == "MPEG4-GENERIC":
-            self._push = AacDepacketizer(self._emit_audio, track.fmtp).push
-        else:
-            self._push = self._g711
-
-    def handle(self, packet: memoryview, now: float) -> None:
-        try:
-            _pt, marker, seq, ts, ssrc, payload = parse_rtp(packet)
-        except RtpError:
-            self.malformed += 1
-            return
-        if ssrc != self.ssrc:
-            if self.ssrc is not None:
-                self._ssrc_changed()
-            self.ssrc = ssrc
-        self._now = now
-        try:
-            self._push(payload, ts, marker, seq)
-        except AudioFormatError:
-            self.malformed += 1
-
-    def _ssrc_changed(self) -> None:
-        self._unwrap.reset()
-        self._disc = True
-        self._next_seq = None
-        if self.codec == "H264":
-            self._h264.reset()
-        self._client._ssrc_changed(self.track)
-
-    def _emit(self, data: bytes, keyframe: bool, ts: int) -> None:
-        disc = self._disc
-        self._disc = False
-        self._client._on_frame(
-            MediaFrame(
-                self.kind,
-                self.codec,
-                self.rate,
-                self._unwrap.unwrap(ts),
-                keyframe,
-                data,
-                self._now,
-                disc,
-            )
-        )
-
-    def _emit_video(self, data: bytes, keyframe: bool, ts: int) -> None:
-        self._emit(data, keyframe, ts)
-
-    def _emit_audio(self, data: bytes, ts: int) -> None:
-        self._emit(data, False, ts)
-
-    def _g711(self, payload: memoryview, ts: int, marker: bool, seq: int) -> None:
-        if self._next_seq is not None and seq != self._next_seq:
-            self.gaps += 1
-        self._next_seq = (seq + 1) & 0xFFFF
-        if len(payload):
-            self._emit(bytes(payload), False, ts)
-
-    @property
-    def total_gaps(self) -> int:
-        return self._h264.gaps if self.codec == "H264" else self.gaps
-
-
-class _Protocol(asyncio.Protocol):
-    def __init__(self, client: RtspClient) -> None:
-        self._client = client
-
-    def data_received(self, data: bytes) -> None:
-        self._client._data_received(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._client._connection_lost(self, exc)
+class RtspState(enum.Enum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    PLAYING = "playing"
+    CLOSED = "closed"
 
 
 class RtspClient:
@@ -196,6 +90,8 @@ class RtspClient:
         request_timeout: float = 10.0,
         on_event: Callable[[str], None] | None = None,
         user_agent: str = "zongzhi-gateway",
+        keepalive: bool = True,
+        rtcp_interval: float = 5.0,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme.lower() != "rtsp" or not parts.hostname:
@@ -214,23 +110,24 @@ class RtspClient:
         self._want_backchannel = backchannel
         self._timeout = request_timeout
         self._user_agent = user_agent
-        self._decoder = RtspStreamDecoder()
-        self._transport: asyncio.Transport | None = None
-        self._protocol: _Protocol | None = None
+        self._keepalive_enabled = keepalive
+        self._rtcp_interval = rtcp_interval
+        self._cname = f"zongzhi-{os.urandom(4).hex()}@gateway".encode()
+        self._rtcp_ssrc = int.from_bytes(os.urandom(4), "big")
+        self.state = RtspState.IDLE
+        self._reset()
+
+    def _reset(self) -> None:
+        """Per-attempt state: what one connection negotiated."""
+        self._reader: RtspReader | None = None
         self._pending: dict[int, asyncio.Future[RtspResponse]] = {}
         self._lock = asyncio.Lock()
         self._cseq = 0
-        self._receivers: dict[int, _Receiver] = {}
-        self._keepalive: asyncio.Task[None] | None = None
-        self._rx_bytes = 0
-        self._rx_mark = (0.0, 0)
-        self._lowat = 1
-        self._lowat_set = 1
-        self._lowat_timer: asyncio.TimerHandle | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._closed: asyncio.Future[CameraError | None] | None = None
-        self._started = False
-        self._playing = False
         self._use_get_parameter = False
+        self._sender: BackchannelSender | None = None
+        self._sender_rtcp: int | None = None
         self.session_id: str | None = None
         self.session_timeout = 60.0
         self.aggregate_url = self.url
@@ -239,20 +136,43 @@ class RtspClient:
         #: every sendonly (backchannel) audio format the camera offered, in SDP order
         self.backchannel_offer: tuple[TrackInfo, ...] = ()
         self.listen_only_reason: str | None = None
-        self.last_media_at = 0.0
         self.server = ""
-        self._bc_channel = -1
-        self._bc_packetizer: G711Packetizer | None = None
-        self.backchannel_dropped = 0
+        self.rtcp_sent = 0
 
     # ----------------------------------------------------------------- status
     @property
     def playing(self) -> bool:
-        return self._playing
+        return self.state is RtspState.PLAYING
+
+    @property
+    def cname(self) -> str:
+        """The RTCP CNAME this client reports under (random per client)."""
+        return self._cname.decode()
+
+    @property
+    def last_media_at(self) -> float:
+        return self._reader.last_media_at if self._reader is not None else 0.0
+
+    @property
+    def receivers(self) -> tuple[TrackReceiver, ...]:
+        return tuple(self._reader.receivers.values()) if self._reader is not None else ()
 
     @property
     def gaps(self) -> int:
-        return sum(r.total_gaps for r in self._receivers.values())
+        return sum(r.gaps for r in self.receivers)
+
+    @property
+    def lost(self) -> int:
+        """RTP packets lost on every track, from sequence numbers."""
+        return sum(r.lost for r in self.receivers)
+
+    @property
+    def backchannel_dropped(self) -> int:
+        return self._sender.dropped if self._sender is not None else 0
+
+    @property
+    def _transport(self) -> asyncio.Transport | None:
+        return self._reader.transport if self._reader is not None else None
 
     async def wait_closed(self) -> CameraError | None:
         """Wait until the connection ends; the error that ended it, None if closed by us."""
@@ -262,10 +182,16 @@ class RtspClient:
 
     # ------------------------------------------------------------------ setup
     async def start(self) -> None:
-        """Connect, negotiate and PLAY; raises a :class:`CameraError` on any failure."""
-        if self._started:
-            return
-        self._started = True
+        """Connect, negotiate and PLAY; raises a :class:`CameraError` on any failure.
+
+        Only from ``idle``; after a failure the client is idle again and may be retried.
+        """
+        if self.state is not RtspState.IDLE:
+            raise RtspStateError(
+                f"cannot start an RTSP session that is {self.state.value}"
+                + ("; create a new client" if self.state is RtspState.CLOSED else "")
+            )
+        self.state = RtspState.CONNECTING
         try:
             await self._connect()
             options = await self._request("OPTIONS", self.url)
@@ -282,6 +208,8 @@ class RtspClient:
             self.aggregate_url, controls = rtsp_controls(sdp, base)
             await self._setup(
                 [
+                    # seen from the client, as ONVIF cameras write them: a section without
+                    # a direction is media the camera sends ("recvonly" for us)
                     (m, control, sdp.media_direction(m, "recvonly"))
                     for m, control in zip(sdp.media, controls, strict=True)
                 ]
@@ -289,14 +217,21 @@ class RtspClient:
             await self._play()
         except BaseException:
             await self._abort()
+            if self.state is RtspState.CONNECTING:
+                self._reset()
+                self.state = RtspState.IDLE
             raise
+        self.state = RtspState.PLAYING
+        self._start_tasks()
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._timeout):
-                transport, protocol = await loop.create_connection(
-                    lambda: _Protocol(self), self.host, self.port
+                _, reader = await loop.create_connection(
+                    lambda: RtspReader(self._on_response, self._connection_lost, self._malformed),
+                    self.host,
+                    self.port,
                 )
         except TimeoutError:
             raise CameraTimeoutError(
@@ -308,9 +243,7 @@ class RtspClient:
             raise CameraConnectionError(
                 f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._protocol = protocol
+        self._reader = reader
         self._closed = loop.create_future()
 
     async def _describe(self) -> RtspResponse:
@@ -330,7 +263,7 @@ class RtspClient:
                 self.listen_only_reason = (
                     "camera closed the connection on the backchannel Require header"
                 )
-                await self._abort(keep_state=True)
+                await self._abort()
                 await self._connect()
             else:
                 if resp.ok:
@@ -346,16 +279,15 @@ class RtspClient:
         return resp
 
     async def _setup(self, media: Sequence[tuple[SdpMedia, str, str]]) -> None:
-        # Directions are seen from the client, as ONVIF cameras write them: a section
-        # without one is media the camera sends ("recvonly" for us).
         receive: list[TrackInfo] = []
         back: TrackInfo | None = None
         for m, control, direction in media:
             tracks = m.tracks(control_url=control, direction=direction)
             if direction == "sendonly" and m.kind == "audio":
                 self.backchannel_offer += tuple(tracks)
-                options = [t for t in tracks if t.codec in _G711]
-                options.sort(key=lambda t: _G711.index(t.codec))
+                options = sorted(
+                    (t for t in tracks if t.codec in _G711), key=lambda t: _G711.index(t.codec)
+                )
                 if options and back is None:
                     back = options[0]
                 elif not options and self.listen_only_reason is None:
@@ -374,21 +306,33 @@ class RtspClient:
             raise MalformedMediaError("camera SDP offers no H.264 video or G.711/AAC audio track")
         if back is None and self.listen_only_reason is None:
             self.listen_only_reason = "camera offers no backchannel track (no a=sendonly audio)"
+        reader = self._reader
+        assert reader is not None
         channel = 0
         for track in receive:
-            channel = await self._setup_track(track, channel, backchannel=False) + 2
+            rtp, rtcp = await self._setup_track(track, channel, backchannel=False)
+            receiver = TrackReceiver(track, self._on_frame, self._ssrc_changed)
+            reader.receivers[rtp] = receiver
+            if rtcp is not None:
+                reader.rtcp[rtcp] = receiver
+            channel = rtp + 2
         if back is not None:
             try:
-                self._bc_channel = await self._setup_track(back, channel, backchannel=True)
-                self.backchannel = back
-                self._bc_packetizer = G711Packetizer(back.payload_type, clock_rate=back.clock_rate)
+                rtp, rtcp = await self._setup_track(back, channel, backchannel=True)
             except RtspStatusError as exc:
                 self.listen_only_reason = (
                     f"camera refused the backchannel SETUP ({exc.status} {exc.reason})"
                 )
+            else:
+                assert reader.transport is not None
+                self._sender = BackchannelSender(reader.transport, back, rtp)
+                self._sender_rtcp = rtcp
+                self.backchannel = back
         self.tracks = tuple(receive)
 
-    async def _setup_track(self, track: TrackInfo, channel: int, *, backchannel: bool) -> int:
+    async def _setup_track(
+        self, track: TrackInfo, channel: int, *, backchannel: bool
+    ) -> tuple[int, int | None]:
         headers = [("Transport", f"RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}")]
         if backchannel:
             headers.append(("Require", BACKCHANNEL_REQUIRE))
@@ -407,10 +351,11 @@ class RtspClient:
             raise MalformedMediaError(
                 f"camera did not accept TCP interleaved transport for {track.control_url}"
             )
-        channel = int(match.group(1))
-        if not backchannel:
-            self._receivers[channel] = _Receiver(self, track)
-        return channel
+        rtp = int(match.group(1))
+        rtcp = int(match.group(2)) if match.group(2) else None
+        if rtp > 255 or (rtcp is not None and rtcp > 255):
+            raise MalformedMediaError(f"camera chose interleaved channels {match.group(0)!r}")
+        return rtp, rtcp
 
     async def _play(self) -> None:
         # No Range header: these are live sources, and some servers (GStreamer's ONVIF
@@ -421,15 +366,20 @@ class RtspClient:
         resp = await self._request("PLAY", self.aggregate_url, headers)
         if not resp.ok:
             raise RtspStatusError("PLAY", resp.status, resp.reason)
-        self.last_media_at = time.monotonic()
-        self._playing = True
-        self._rx_mark = (self.last_media_at, self._rx_bytes)
-        self._lowat_timer = asyncio.get_running_loop().call_later(
-            _LOWAT_TUNE_EVERY, self._tune_lowat
-        )
-        self._keepalive = asyncio.create_task(
-            self._keepalive_loop(), name=f"rtsp-keepalive {self.url}"
-        )
+        reader = self._reader
+        assert reader is not None
+        reader.last_media_at = time.monotonic()
+        reader.start_batching()
+
+    def _start_tasks(self) -> None:
+        name = f"{self.host}:{self.port}"
+        self._tasks = [asyncio.create_task(self._batching_loop(), name=f"rtsp-batching {name}")]
+        if self._keepalive_enabled:
+            self._tasks.append(
+                asyncio.create_task(self._keepalive_loop(), name=f"rtsp-keepalive {name}")
+            )
+        if self._rtcp_interval > 0:
+            self._tasks.append(asyncio.create_task(self._rtcp_loop(), name=f"rtsp-rtcp {name}"))
 
     # --------------------------------------------------------------- requests
     async def _request(
@@ -456,8 +406,9 @@ class RtspClient:
     async def _send(
         self, method: str, url: str, headers: Sequence[tuple[str, str]]
     ) -> RtspResponse:
-        transport = self._transport
-        if transport is None or transport.is_closing():
+        reader = self._reader
+        transport = reader.transport if reader is not None else None
+        if reader is None or transport is None or transport.is_closing():
             raise CameraConnectionError(f"cannot send {method}: the camera connection is closed")
         self._cseq += 1
         cseq = self._cseq
@@ -470,8 +421,7 @@ class RtspClient:
         hdrs.extend(headers)
         future: asyncio.Future[RtspResponse] = asyncio.get_running_loop().create_future()
         self._pending[cseq] = future
-        # An RTSP answer is small: wake on its first byte, not after a batch of media.
-        self._set_lowat(1)
+        reader.expect_answer(True)
         try:
             transport.write(encode_request(method, url, hdrs))
             async with asyncio.timeout(self._timeout):
@@ -482,43 +432,22 @@ class RtspClient:
             ) from None
         finally:
             self._pending.pop(cseq, None)
-            self._set_lowat(self._lowat)
+            reader.expect_answer(bool(self._pending))
 
-    # ------------------------------------------------------------ batching
-    def _tune_lowat(self) -> None:
-        """Let the kernel wake us once per ~10 ms of media instead of once per RTP packet.
+    def _on_response(self, resp: RtspResponse) -> None:
+        cseq = resp.cseq
+        if cseq is None and len(self._pending) == 1:
+            cseq = next(iter(self._pending))  # a camera that forgets CSeq, one request out
+        future = self._pending.get(cseq) if cseq is not None else None
+        if future is not None and not future.done():
+            future.set_result(resp)
 
-        With one camera on the loop every packet otherwise costs a full event-loop wake-up;
-        ``SO_RCVLOWAT`` batches them (epoll reports the socket readable only once that many
-        bytes wait).  Sized from the measured bitrate, capped, and dropped to 1 byte while a
-        request waits for its answer, so RTSP replies are never held back.
-        """
-        now = time.monotonic()
-        then, before = self._rx_mark
-        self._rx_mark = (now, self._rx_bytes)
-        if now > then:
-            rate = (self._rx_bytes - before) / (now - then)
-            self._lowat = max(1, min(_LOWAT_MAX, int(rate * _LOWAT_SECONDS)))
-            if not self._pending:
-                self._set_lowat(self._lowat)
-        if self._playing:
-            self._lowat_timer = asyncio.get_running_loop().call_later(
-                _LOWAT_TUNE_EVERY, self._tune_lowat
-            )
-
-    def _cancel_lowat_timer(self) -> None:
-        timer, self._lowat_timer = self._lowat_timer, None
-        if timer is not None:
-            timer.cancel()
-
-    def _set_lowat(self, size: int) -> None:
-        transport = self._transport
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None or size == self._lowat_set:
-            return
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, size)
-            self._lowat_set = size
+    # ------------------------------------------------------------- playing
+    async def _batching_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_BATCH_TUNE_EVERY)
+            if self._reader is not None:
+                self._reader.tune_batching()
 
     async def _keepalive_loop(self) -> None:
         interval = max(self.session_timeout / 2, 1.0)
@@ -535,47 +464,38 @@ class RtspClient:
                 self._fail(RtspStatusError(method, resp.status, resp.reason))
                 return
 
-    # ------------------------------------------------------------ connection
-    def _data_received(self, data: bytes) -> None:
-        self._rx_bytes += len(data)
-        try:
-            items = self._decoder.feed(data)
-        except RtspFormatError as exc:
-            self._fail(MalformedMediaError(str(exc)))
-            return
-        if not items:
+    async def _rtcp_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._rtcp_interval)
+            self.send_rtcp()
+
+    def send_rtcp(self) -> None:
+        """Receiver reports for every track with media, a sender report for talk audio."""
+        reader = self._reader
+        transport = reader.transport if reader is not None else None
+        if reader is None or transport is None or transport.is_closing():
             return
         now = time.monotonic()
-        receivers = self._receivers
-        media = False
-        for item in items:
-            if type(item) is tuple:
-                receiver = receivers.get(item[0])
-                if receiver is not None:
-                    receiver.handle(item[1], now)
-                    media = True
-            elif isinstance(item, RtspResponse):
-                self._on_response(item)
-            elif isinstance(item, RtspRequest):
-                self._answer(item)
-        if media:
-            self.last_media_at = now
+        sdes = SourceDescription(((self._rtcp_ssrc, ((1, self._cname),)),))
+        frames = []
+        for channel, receiver in reader.rtcp.items():
+            block = receiver.report(now)
+            if block is not None:
+                report: RtcpPacket = ReceiverReport(self._rtcp_ssrc, (block,))
+                frames.append(encode_interleaved(channel, encode_rtcp(report, sdes)))
+        sender = self._sender
+        if sender is not None and self._sender_rtcp is not None:
+            sr = sender.sender_report()
+            if sr is not None:
+                own = SourceDescription(((sender.ssrc, ((1, self._cname),)),))
+                frames.append(encode_interleaved(self._sender_rtcp, encode_rtcp(sr, own)))
+        if frames:
+            transport.write(b"".join(frames))
+            self.rtcp_sent += len(frames)
 
-    def _on_response(self, resp: RtspResponse) -> None:
-        cseq = resp.cseq
-        if cseq is None and len(self._pending) == 1:
-            cseq = next(iter(self._pending))  # a camera that forgets CSeq, one request out
-        future = self._pending.get(cseq) if cseq is not None else None
-        if future is not None and not future.done():
-            future.set_result(resp)
-
-    def _answer(self, request: RtspRequest) -> None:
-        # Cameras sometimes ping their client; answer so they do not drop the session.
-        ok = request.method in ("OPTIONS", "GET_PARAMETER", "SET_PARAMETER")
-        headers = [("CSeq", request.header("CSeq") or "0")]
-        if self._transport is not None and not self._transport.is_closing():
-            status = (200, "OK") if ok else (501, "Not Implemented")
-            self._transport.write(encode_response(*status, headers))
+    # ------------------------------------------------------------ connection
+    def _malformed(self, exc: RtspFormatError) -> None:
+        self._fail(MalformedMediaError(str(exc)))
 
     def _ssrc_changed(self, track: TrackInfo) -> None:
         if self._on_event is not None:
@@ -587,14 +507,17 @@ class RtspClient:
                 future.set_exception(exc)
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(exc)
-        if self._transport is not None:
-            self._transport.close()
+        transport = self._transport
+        if transport is not None:
+            transport.close()
 
-    def _connection_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
-        if protocol is not self._protocol:
+    def _connection_lost(self, reader: RtspReader, exc: Exception | None) -> None:
+        if reader is not self._reader:
             return  # a connection we already replaced (reconnect after a refused Require)
-        self._playing = False
-        self._cancel_lowat_timer()
+        if self.state is RtspState.PLAYING:
+            self.state = RtspState.CLOSED  # close() still awaits the tasks and cleans up
+            for task in self._tasks:
+                task.cancel()
         error = CameraConnectionError("camera closed the connection" + (f": {exc}" if exc else ""))
         for future in self._pending.values():
             if not future.done():
@@ -602,38 +525,41 @@ class RtspClient:
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(error)
 
-    async def _abort(self, *, keep_state: bool = False) -> None:
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.abort()
+    async def _abort(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and reader.transport is not None:
+            reader.transport.abort()
         closed = self._closed
         if closed is not None and not closed.done():
             closed.set_result(None)
-        if keep_state:
-            self._decoder = RtspStreamDecoder()
         await asyncio.sleep(0)
+
+    async def _stop_tasks(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def close(self) -> None:
         """TEARDOWN (best effort, bounded) and close; idempotent, leaves no task behind."""
+        playing = self.state is RtspState.PLAYING
+        self.state = RtspState.CLOSED
         try:
-            task, self._keepalive = self._keepalive, None
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await self._stop_tasks()
             transport = self._transport
-            if self._playing and transport is not None and not transport.is_closing():
+            if playing and transport is not None and not transport.is_closing():
                 headers = [("Require", BACKCHANNEL_REQUIRE)] if self.backchannel else []
                 with contextlib.suppress(CameraError, TimeoutError):
                     async with asyncio.timeout(2.0):
                         await self._request("TEARDOWN", self.aggregate_url, headers)
         finally:
             # even when cancelled mid-TEARDOWN: no socket is left behind
-            self._playing = False
-            self._cancel_lowat_timer()
             if self._closed is not None and not self._closed.done():
                 self._closed.set_result(None)
-            transport, self._transport = self._transport, None
+            transport = self._transport
+            self._sender = None
             if transport is not None:
                 transport.close()
 
@@ -648,22 +574,14 @@ class RtspClient:
         without a backchannel.  When the camera does not read (socket buffer full) the
         audio is dropped and counted in ``backchannel_dropped`` rather than queued.
         """
-        track = self.backchannel
-        transport = self._transport
-        if track is None:
+        if self.backchannel is None:
             raise BackchannelUnavailableError(
                 f"camera has no usable backchannel: {self.listen_only_reason or 'not set up'}"
             )
-        if not self._playing or transport is None or transport.is_closing():
+        sender = self._sender
+        transport = self._transport
+        if not self.playing or sender is None or transport is None or transport.is_closing():
             raise BackchannelUnavailableError(
                 "backchannel can be used only while the session plays"
             )
-        packetizer = self._bc_packetizer
-        assert packetizer is not None  # set up with the backchannel track
-        now = time.monotonic()
-        if transport.get_write_buffer_size() > 256 * 1024:
-            self.backchannel_dropped += 1
-            return packetizer.skip(len(g711), now)
-        first_ts, packets = packetizer.packetize(g711, now)
-        transport.write(b"".join(encode_interleaved(self._bc_channel, p) for p in packets))
-        return first_ts
+        return sender.send(g711)

@@ -55,18 +55,18 @@ class GstServer:
             raise RuntimeError(f"GStreamer RTSP server did not start: {line!r}")
         return self
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Stop the server; what it printed after READY."""
         proc, self.proc = self.proc, None
         if proc is None:
-            return
+            return ""
         proc.terminate()
         try:
-            proc.wait(timeout=5)
+            output, _ = proc.communicate(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+            output, _ = proc.communicate()
+        return output or ""
 
 
 @pytest.fixture

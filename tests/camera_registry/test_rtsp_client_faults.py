@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from camera_registry._errors import (
+    BackchannelUnavailableError,
     CameraConnectionError,
     CameraTimeoutError,
     InvalidStreamUrlError,
     MalformedMediaError,
+    RtspStateError,
 )
-from camera_registry._rtsp_client import RtspClient
+from camera_registry._rtsp_client import RtspClient, RtspState
 from media import MediaFrame, split_annexb
 from tests.media.h264_streams import encode_clip, rtp_stream
 
@@ -103,5 +105,36 @@ async def test_dropped_connection_is_reported(clip: tuple[list[bytes], bytes, by
         assert isinstance(error, CameraConnectionError)
         assert "closed the connection" in error.message
         await client.close()
+    finally:
+        await server.close()
+
+
+async def test_state_machine_misuse_says_so_and_a_failed_start_can_be_retried(
+    clip: tuple[list[bytes], bytes, bytes],
+) -> None:
+    port = free_port()
+    frames: list[MediaFrame] = []
+    client = RtspClient(f"rtsp://127.0.0.1:{port}/live", on_frame=frames.append)
+    assert client.state is RtspState.IDLE
+    with pytest.raises(CameraConnectionError):
+        await client.start()  # nobody listens yet
+    assert client.state is RtspState.IDLE and client._transport is None
+    with pytest.raises(BackchannelUnavailableError, match="no usable backchannel"):
+        client.send_backchannel(b"\xff" * 160)
+
+    packets, sps, pps = clip
+    server = ScriptedRtspServer(packets, mode="media", sps=sps, pps=pps)
+    server.port = port
+    await server.start()
+    try:
+        await client.start()  # the same client, retried
+        assert client.state is RtspState.PLAYING
+        with pytest.raises(RtspStateError, match="cannot start an RTSP session that is playing"):
+            await client.start()
+        await client.close()
+        await client.close()  # idempotent
+        assert client.state is RtspState.CLOSED
+        with pytest.raises(RtspStateError, match="closed; create a new client"):
+            await client.start()
     finally:
         await server.close()

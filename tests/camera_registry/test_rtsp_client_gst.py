@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from camera_registry._errors import BackchannelUnavailableError, CameraAuthError
-from camera_registry._rtsp_client import RtspClient
+from camera_registry._rtsp_client import RtspClient, RtspState
 from media import MediaFrame, g711_decode, g711_encode
 
 from .conftest import GstServer
@@ -122,21 +122,58 @@ async def test_basic_auth_and_wrong_password(gst_server: Callable[..., GstServer
 
 
 async def test_keepalive_keeps_a_short_session_alive(gst_server: Callable[..., GstServer]) -> None:
-    server = gst_server("--audio", "none")
+    server = gst_server("--audio", "none", "--session-timeout", "2")
     frames: list[MediaFrame] = []
-    client = RtspClient(server.url, on_frame=frames.append, backchannel=False)
+    client = RtspClient(server.url, on_frame=frames.append, backchannel=False, rtcp_interval=0)
     await client.start()
-    client.session_timeout = 2.0  # as if the camera had said timeout=2
-    assert client._keepalive is not None
-    client._keepalive.cancel()
-    client._keepalive = asyncio.create_task(client._keepalive_loop())
+    assert client.session_timeout == 2.0  # GStreamer says timeout=2 in its Session header
     cseq = client._cseq
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(5.0)
     assert client._use_get_parameter  # GStreamer lists GET_PARAMETER in Public
-    assert client._cseq >= cseq + 2  # a keepalive every second, each answered
+    assert client._cseq >= cseq + 4  # a keepalive every second, each answered
     assert client.playing
     before = len(frames)
     await asyncio.sleep(0.5)
     assert len(frames) > before
     await client.close()
-    assert client._keepalive is None
+    assert client.state is RtspState.CLOSED and not client._tasks
+
+
+@pytest.mark.parametrize("rtcp", [True, False])
+async def test_rtcp_receiver_reports_reach_gstreamer(
+    gst_server: Callable[..., GstServer], rtcp: bool
+) -> None:
+    """Our receiver reports arrive at GStreamer's RTSP server and its rtpbin reads them
+    (the block about each of its streams, with our CNAME and the highest sequence number
+    we received); the session stays up past its 2 s timeout with no RTSP keepalive.
+    Without RTCP the server hears no report at all: the check can fail."""
+    server = gst_server("--audio", "pcmu", "--session-timeout", "2", "--print-reports")
+    frames: list[MediaFrame] = []
+    client = RtspClient(
+        server.url,
+        on_frame=frames.append,
+        backchannel=False,
+        keepalive=False,
+        rtcp_interval=0.5 if rtcp else 0,
+    )
+    await client.start()
+    try:
+        await asyncio.sleep(7.0)  # more than three session timeouts
+        assert client.playing
+        before = len(frames)
+        await asyncio.sleep(0.5)
+        assert len(frames) > before
+        highest = {r.kind: r.stats.extended_highest for r in client.receivers}
+        assert client.lost == 0
+    finally:
+        await client.close()
+    reports = [line.split() for line in server.stop().splitlines() if line.startswith("RB ")]
+    ours = [dict(f.split("=", 1) for f in line[1:]) for line in reports]
+    ours = [r for r in ours if r["cname"] == client.cname]
+    if not rtcp:
+        assert ours == []
+        return
+    assert {r["stream"] for r in ours} == {"0", "1"}  # video and audio
+    last = {r["stream"]: int(r["highest"]) for r in ours}
+    for stream, kind in (("0", "video"), ("1", "audio")):
+        assert 0 <= highest[kind] - last[stream] < 400  # a report from the last second

@@ -47,6 +47,31 @@ def _launch(args: argparse.Namespace) -> str:
     return f"( {video} {audio} )"
 
 
+def _watch_reports(media: GstRtspServer.RTSPMedia) -> None:
+    """Print what rtpbin makes of the RTCP a client sends, one line per report about our
+    stream: ``RB stream=<i> cname=<client CNAME> highest=<n> lost=<n> jitter=<n>``."""
+
+    def on_active(index: int, source: object) -> None:
+        stats = source.get_property("stats")  # type: ignore[attr-defined]
+        if stats.has_field("have-rb") and stats.get_value("have-rb"):
+            sdes = source.get_property("sdes")  # type: ignore[attr-defined]
+            cname = sdes.get_value("cname") if sdes.has_field("cname") else ""
+            print(
+                f"RB stream={index} cname={cname} "
+                f"highest={stats.get_value('rb-exthighestseq')} "
+                f"lost={stats.get_value('rb-packetslost')} "
+                f"jitter={stats.get_value('rb-jitter')}",
+                flush=True,
+            )
+
+    def on_prepared(_media: GstRtspServer.RTSPMedia) -> None:
+        for index in range(media.n_streams()):
+            session = media.get_stream(index).get_rtpsession()
+            session.connect("on-ssrc-active", lambda _s, src, i=index: on_active(i, src))
+
+    media.connect("prepared", on_prepared)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -72,6 +97,17 @@ def main() -> None:
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="secret")
     parser.add_argument("--shared", action="store_true", help="one pipeline for all clients")
+    parser.add_argument(
+        "--print-reports",
+        action="store_true",
+        help="print the reception reports GStreamer received from clients (RTCP RR blocks)",
+    )
+    parser.add_argument(
+        "--session-timeout",
+        type=int,
+        default=0,
+        help="seconds a session lives without a keepalive (RTSP request or RTCP); 0: default",
+    )
     args = parser.parse_args()
 
     Gst.init(None)
@@ -118,6 +154,22 @@ def main() -> None:
             )[0]
         )
         factory.set_permissions(permissions)
+
+    if args.session_timeout:
+        # The server announces the timeout in its Session header; expired sessions are
+        # removed (and their clients disconnected) by a cleanup every second.  RTCP from
+        # the client touches the session (gst-rtsp-server's keep-alive on RTCP).
+        def on_client(_server: object, client: GstRtspServer.RTSPClient) -> None:
+            client.connect(
+                "new-session", lambda _c, session: session.set_timeout(args.session_timeout)
+            )
+
+        server.connect("client-connected", on_client)
+        pool = server.get_session_pool()
+        GLib.timeout_add_seconds(1, lambda: pool.cleanup() >= 0)
+
+    if args.print_reports:
+        factory.connect("media-configure", lambda _f, media: _watch_reports(media))
 
     server.get_mount_points().add_factory(args.path, factory)
     if server.attach(None) == 0:
