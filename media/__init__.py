@@ -32,7 +32,17 @@ from ._g711 import (
     ulaw_decode,
     ulaw_encode,
 )
-from ._h264 import NAL_IDR, NAL_PPS, NAL_SPS, H264Depacketizer, H264Packetizer, Sps, parse_sps
+from ._h264 import (
+    NAL_IDR,
+    NAL_PPS,
+    NAL_SPS,
+    H264Depacketizer,
+    H264Packetizer,
+    Sps,
+    escape_rbsp,
+    parse_sps,
+    unescape_rbsp,
+)
 from ._h265 import H265Depacketizer, H265Packetizer
 from ._nal import START_CODE, split_annexb
 from ._rtcp import (
@@ -125,6 +135,7 @@ __all__ = [
     "encode_request",
     "encode_response",
     "encode_rtcp",
+    "escape_rbsp",
     "g711_decode",
     "g711_encode",
     "ntp_timestamp",
@@ -140,4 +151,5 @@ __all__ = [
     "timestamp_delta",
     "ulaw_decode",
     "ulaw_encode",
+    "unescape_rbsp",
 ]

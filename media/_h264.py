@@ -26,8 +26,10 @@ __all__ = [
     "H264Depacketizer",
     "H264Packetizer",
     "Sps",
+    "escape_rbsp",
     "parse_sps",
     "split_annexb",
+    "unescape_rbsp",
 ]
 
 NAL_IDR = 5
@@ -208,6 +210,19 @@ def unescape_rbsp(nal: bytes | memoryview) -> bytes:
         if zeros >= 2 and byte == 3:
             zeros = 0
             continue
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+def escape_rbsp(rbsp: bytes | memoryview) -> bytes:
+    """Insert emulation prevention bytes, so no start code can appear inside a NAL unit."""
+    out = bytearray()
+    zeros = 0
+    for byte in bytes(rbsp):
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
         out.append(byte)
         zeros = zeros + 1 if byte == 0 else 0
     return bytes(out)

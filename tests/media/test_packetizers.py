@@ -21,9 +21,11 @@ from media import (
     H265Depacketizer,
     H265Packetizer,
     build_rtp,
+    escape_rbsp,
     parse_rtp,
     parse_sps,
     split_annexb,
+    unescape_rbsp,
 )
 from tests.media.h264_streams import encode_clip
 
@@ -42,7 +44,8 @@ def _depacketize(
 
 
 def _h264_nal(nal_type: int, body: bytes) -> bytes:
-    return bytes([0x60 | nal_type]) + body
+    # a real NAL unit: escaped (no start code inside) and ending in a non-zero byte
+    return bytes([0x60 | nal_type]) + escape_rbsp(body + b"\x80")
 
 
 @given(
@@ -52,9 +55,8 @@ def _h264_nal(nal_type: int, body: bytes) -> bytes:
 @settings(max_examples=150, deadline=None)
 def test_h264_packetizer_round_trips(bodies: list[bytes], mtu: int) -> None:
     sps, pps = bytes.fromhex("6742c01fda0507ec05a8"), bytes.fromhex("68ce3c80")
-    # bodies end in a non-zero byte, as every NAL unit does (rbsp_stop_one_bit)
-    idr = _h264_nal(5, bodies[0] + b"\x80")
-    aus = [SC + sps + SC + pps + SC + idr] + [SC + _h264_nal(1, b + b"\x80") for b in bodies[1:]]
+    idr = _h264_nal(5, bodies[0])
+    aus = [SC + sps + SC + pps + SC + idr] + [SC + _h264_nal(1, b) for b in bodies[1:]]
     packetizer = H264Packetizer(96, ssrc=7, sequence=65530, mtu=mtu)
     packets = [p for i, au in enumerate(aus) for p in packetizer.packetize(au, i * 3600)]
     assert all(len(p) - 12 <= mtu for p in packets)
@@ -208,3 +210,10 @@ def test_hostile_access_unit_without_end_is_bounded() -> None:
     dep.push(memoryview(bytes.fromhex("68ce3c80")), 5000, False, 5001)
     dep.push(memoryview(b"\x65" + bytes(100)), 5000, True, 5002)
     assert len(out) == 1
+
+
+@given(st.binary(max_size=300))
+def test_emulation_prevention_round_trips_and_hides_start_codes(rbsp: bytes) -> None:
+    escaped = escape_rbsp(rbsp)
+    assert unescape_rbsp(escaped) == rbsp
+    assert b"\x00\x00\x01" not in escaped and b"\x00\x00\x00" not in escaped
