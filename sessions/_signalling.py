@@ -180,12 +180,13 @@ class LiveSessions:
     def __init__(
         self,
         source: HubSource,
-        db: Database | None,
+        db: Database,
         settings: LiveSettings | None = None,
         *,
         on_talker: Callable[[int, str | None], None] | None = None,
     ) -> None:
         self._source = source
+        # Every start and end is audited: there is no session without its audit rows.
         self._db = db
         # Told who talks into a camera's room (None when nobody), e.g. so the recorder can
         # name the talker beside the talk-back track.
@@ -486,8 +487,6 @@ class LiveSessions:
             session.closing.set_result(None)
 
     async def _audit(self, session: _Session, action: str, detail: dict[str, object]) -> None:
-        if self._db is None:
-            return
         async with self._db.transaction() as db_session:
             await record(
                 db_session,
