@@ -45,7 +45,7 @@ from sessions._errors import (
     TalkFloorBusyError,
 )
 from sessions._floor import FloorHolder, TalkFloors
-from sessions._live import HubVideoTrack, audio_track_for
+from sessions._hub_tracks import HubVideoTrack, audio_track_for
 from sessions._sdp import add_host_candidates, check_talk_offer, check_view_offer, talk_codec_order
 from sessions._talk import TalkPump
 
