@@ -146,7 +146,13 @@ class TalkSession(PeerSession):
             self._on_talker(self.camera.camera_id, self.principal.name)
 
     def _start_detail(self) -> dict[str, object]:
-        return {"codec": self.pump.codec, "browser": self.browser_codec}
+        detail: dict[str, object] = {"codec": self.pump.codec, "browser": self.browser_codec}
+        if self.displaced is not None:
+            # A takeover (or the same person replacing a stale session of theirs): the
+            # taker's row says whose floor it took, the other's stop row says by whom.
+            detail["displaced"] = self.displaced.actor
+            detail["displaced_session"] = self.displaced.session_id[:8]
+        return detail
 
     def _end_reason(self, now: float) -> str | None:
         reason = super()._end_reason(now)
