@@ -30,6 +30,7 @@ from ._registry import (
     CameraRegistry,
     CameraView,
     OnvifAddress,
+    load_camera_specs,
     split_rtsp_url,
 )
 from ._rtsp_client import RtspClient
@@ -90,6 +91,7 @@ __all__ = [
     "g711_encode",
     "judge",
     "keyframe_jpeg",
+    "load_camera_specs",
     "measure",
     "parse_stream",
     "probe_stream",
