@@ -19,7 +19,8 @@ In one run:
   via ``time.process_time()``.  The simulator runs in its own process; so does Chromium.
 
 The gateway side is the product's code (CameraManager, LiveSessions); signalling is a
-bare WHEP endpoint on the bench's own aiohttp app, so no database is involved.
+bare WHEP endpoint on the bench's own aiohttp app.  Sessions are audited as in production,
+into a fresh SQLite file: one write at each start and stop, none while media flows.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from aiohttp import web
 from playwright.async_api import Page, async_playwright
 
 from camera_registry import CameraManager, CameraSpec
-from core import SYSTEM
+from core import SYSTEM, Database, migrate
 from sessions import CameraRef, LiveSessions, SessionNotFoundError
 from simulator import SimulatedCamera, StreamProfile, default_camera_config
 from tests.browser import ARGS, CHROMIUM
@@ -235,7 +236,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     runner: web.AppRunner | None = None
     live: LiveSessions | None = None
-    tone = Path(tempfile.mkdtemp()) / "tone.wav"
+    scratch = Path(tempfile.mkdtemp())
+    tone = scratch / "tone.wav"
+    audit = Database(f"sqlite+aiosqlite:///{scratch / 'audit.db'}")
     await asyncio.to_thread(
         subprocess.run,
         [
@@ -255,6 +258,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         check=True,
     )
     try:
+        await migrate(audit)
         await talk_camera.start()
         await manager.add(
             CameraSpec(
@@ -278,7 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         await wait_online(manager, 1)
         await wait_online(manager, 2)
-        live = LiveSessions(manager, None)
+        live = LiveSessions(manager, audit)
         app = bench_app(live, CameraRef(1, UNIT), CameraRef(2, UNIT))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -351,6 +355,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if runner is not None:
             await runner.cleanup()
         await manager.close()
+        await audit.close()
         await talk_camera.close()
         sim.terminate()
         sim.wait(10)

@@ -29,6 +29,7 @@ from ._registry import (
     CameraRegistry,
     CameraView,
     OnvifAddress,
+    load_camera_specs,
     split_rtsp_url,
 )
 from ._rtsp_client import RtspClient, RtspState
@@ -84,6 +85,7 @@ __all__ = [
     "fetch_snapshot",
     "judge",
     "keyframe_jpeg",
+    "load_camera_specs",
     "measure",
     "parse_stream",
     "probe_stream",

@@ -3,7 +3,8 @@
 Registration talks to the camera (ONVIF, then one RTSP negotiation for the talk probe)
 *outside* any database transaction — a slow camera must not hold the database's write
 lock — and stores the row, its sealed credentials and the audit entry in one transaction.
-Running cameras follow registrations through the :class:`CameraManager`.
+Running cameras follow registrations through the :class:`CameraManager` the registry is
+built with (build the manager first: its ``load`` is :func:`load_camera_specs`).
 
 Reads are scoped like everything else (一级一权限): a caller sees the cameras in the
 rooms of its own unit and the units below; others do not exist for it (404).
@@ -40,7 +41,14 @@ from core import (
 )
 from core.errors import ConflictError, NotFoundError
 
-__all__ = ["CameraChanges", "CameraRegistration", "CameraRegistry", "CameraView", "OnvifAddress"]
+__all__ = [
+    "CameraChanges",
+    "CameraRegistration",
+    "CameraRegistry",
+    "CameraView",
+    "OnvifAddress",
+    "load_camera_specs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +110,7 @@ class CameraRegistry:
         self,
         db: Database,
         secrets: SecretBox,
-        manager: CameraManager | None = None,
+        manager: CameraManager,
         *,
         probe_timeout: float = 15.0,
         discovery_targets: Sequence[tuple[str, int]] = (MULTICAST_TARGET,),
@@ -115,8 +123,7 @@ class CameraRegistry:
 
     # ------------------------------------------------------------------ secrets
     def credentials(self, camera: Camera) -> tuple[str | None, str | None]:
-        data = json.loads(self._secrets.open(camera.credentials, context=f"camera:{camera.id}"))
-        return data.get("username"), data.get("password")
+        return _credentials(self._secrets, camera)
 
     def _seal(self, camera: Camera, username: str | None, password: str | None) -> None:
         plain = json.dumps({"username": username, "password": password})
@@ -219,8 +226,7 @@ class CameraRegistry:
                 },
             )
         view = CameraView(camera, room)
-        if self.manager is not None:
-            await self.manager.add(self.spec(view))
+        await self.manager.add(self.spec(view))
         return view
 
     # ------------------------------------------------------------------ change
@@ -276,11 +282,10 @@ class CameraRegistry:
                     detail=changed,
                 )
         view = CameraView(camera, room)
-        if self.manager is not None:
-            if camera.enabled:
-                await self.manager.update(self.spec(view))
-            else:
-                await self.manager.remove(camera.id)
+        if camera.enabled:
+            await self.manager.update(self.spec(view))
+        else:
+            await self.manager.remove(camera.id)
         return view
 
     async def delete(self, principal: Principal, camera_id: int) -> None:
@@ -297,36 +302,11 @@ class CameraRegistry:
                 unit_code=view.unit_code,
                 detail={"name": view.camera.name, "serial": view.camera.serial},
             )
-        if self.manager is not None:
-            await self.manager.remove(camera_id)
+        await self.manager.remove(camera_id)
 
     # ------------------------------------------------------- running cameras
     def spec(self, view: CameraView) -> CameraSpec:
-        username, password = self.credentials(view.camera)
-        camera = view.camera
-        return CameraSpec(
-            camera_id=camera.id,
-            name=camera.name,
-            unit_code=view.unit_code,
-            rtsp_url=camera.rtsp_url,
-            username=username,
-            password=password,
-            clock_offset=camera.clock_offset,
-            talk_reason=camera.talk_reason,
-            sub_rtsp_url=camera.sub_rtsp_url,
-        )
-
-    async def load_specs(self) -> list[CameraSpec]:
-        """Every enabled camera, for the manager's start-up."""
-        async with self.db.transaction() as session:
-            rows = await session.execute(
-                select(Camera, Room)
-                .join(Room, Camera.room_id == Room.id)
-                .where(Camera.enabled.is_(True))
-                .order_by(Camera.id)
-            )
-            views = [CameraView(camera, room) for camera, room in rows.all()]
-        return [self.spec(view) for view in views]
+        return _spec(self._secrets, view)
 
     async def snapshot(
         self, principal: Principal, camera_id: int, *, thumbnail: bool = False
@@ -334,9 +314,8 @@ class CameraRegistry:
         """A JPEG: the last health thumbnail, the camera's snapshot URI, or a keyframe."""
         view = await self.get(principal, camera_id)
         manager = self.manager
-        running = manager is not None and camera_id in manager
+        running = camera_id in manager
         if thumbnail and running:
-            assert manager is not None
             picture = manager.state(camera_id).picture
             if picture is not None and picture.thumbnail:
                 return picture.thumbnail
@@ -352,7 +331,6 @@ class CameraRegistry:
             raise CameraNotFoundError(
                 f"camera {camera_id} is disabled and has no snapshot URI; enable it first"
             )
-        assert manager is not None
         return await keyframe_jpeg(manager.hub(camera_id))
 
     async def discover(
@@ -369,6 +347,44 @@ class CameraRegistry:
             rows = await session.execute(select(Camera.onvif_host, Camera.onvif_port))
             addresses = {(r.onvif_host, r.onvif_port) for r in rows if r.onvif_host}
         return [d for d in found if (d.host, d.port) not in addresses]
+
+
+async def load_camera_specs(db: Database, secrets: SecretBox) -> list[CameraSpec]:
+    """Every enabled camera: the :class:`CameraManager`'s ``load`` at start-up.
+
+    A function of the database and the secrets, not of the registry, so that the manager
+    can be built first and handed to the registry.
+    """
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(Camera, Room)
+            .join(Room, Camera.room_id == Room.id)
+            .where(Camera.enabled.is_(True))
+            .order_by(Camera.id)
+        )
+        views = [CameraView(camera, room) for camera, room in rows.all()]
+    return [_spec(secrets, view) for view in views]
+
+
+def _credentials(secrets: SecretBox, camera: Camera) -> tuple[str | None, str | None]:
+    data = json.loads(secrets.open(camera.credentials, context=f"camera:{camera.id}"))
+    return data.get("username"), data.get("password")
+
+
+def _spec(secrets: SecretBox, view: CameraView) -> CameraSpec:
+    camera = view.camera
+    username, password = _credentials(secrets, camera)
+    return CameraSpec(
+        camera_id=camera.id,
+        name=camera.name,
+        unit_code=view.unit_code,
+        rtsp_url=camera.rtsp_url,
+        username=username,
+        password=password,
+        clock_offset=camera.clock_offset,
+        talk_reason=camera.talk_reason,
+        sub_rtsp_url=camera.sub_rtsp_url,
+    )
 
 
 def _new_camera(

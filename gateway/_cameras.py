@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 from aiohttp import web
 
-from camera_registry import CameraCollector, CameraManager, CameraRegistry
+from camera_registry import CameraCollector, CameraManager, CameraRegistry, load_camera_specs
 from core import SecretBox
 from web import CAMERA_REGISTRY, CAMERAS, DB, METRICS
 
@@ -15,9 +16,8 @@ __all__ = ["cameras_ctx", "setup_cameras"]
 
 def setup_cameras(app: web.Application, secrets: SecretBox) -> CameraManager:
     """Create the manager and registry under their keys; nothing connects yet."""
-    registry = CameraRegistry(app[DB], secrets)
-    manager = CameraManager(load=registry.load_specs)
-    registry.manager = manager
+    manager = CameraManager(load=partial(load_camera_specs, app[DB], secrets))
+    registry = CameraRegistry(app[DB], secrets, manager)
     app[CAMERAS] = manager
     app[CAMERA_REGISTRY] = registry
     app[METRICS].registry.register(CameraCollector(manager))

@@ -17,7 +17,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from camera_registry import CameraError, CameraRegistration, CameraRegistry, OnvifAddress
+from camera_registry import (
+    CameraError,
+    CameraManager,
+    CameraRegistration,
+    CameraRegistry,
+    OnvifAddress,
+)
 from core import SYSTEM, Database, Room, SecretBox
 from core.errors import UnavailableError
 
@@ -81,10 +87,21 @@ def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
 
 
 async def register_demo_cameras(db: Database, secrets: SecretBox, fleet: DemoFleet) -> int:
-    """Register a simulated camera in every room without a camera; the number registered."""
+    """Register a simulated camera in every room without a camera; the number registered.
+
+    This runs before the gateway serves, so the cameras it registers run only in a manager
+    of its own, closed on return; the gateway's manager loads them when it starts.
+    """
+    manager = CameraManager(health_interval=None)
+    try:
+        return await _register_in_free_rooms(CameraRegistry(db, secrets, manager), db, fleet)
+    finally:
+        await manager.close()
+
+
+async def _register_in_free_rooms(registry: CameraRegistry, db: Database, fleet: DemoFleet) -> int:
     from camera_registry import Camera
 
-    registry = CameraRegistry(db, secrets)
     async with db.transaction() as session:
         rooms = list(await session.scalars(select(Room).order_by(Room.unit_code, Room.id)))
         used_rooms = set(await session.scalars(select(Camera.room_id)))

@@ -19,15 +19,9 @@ from ._errors import (
     TalkTakeoverDeniedError,
 )
 from ._floor import FloorHolder
-from ._signalling import (
-    CameraRef,
-    HubSource,
-    IceServer,
-    LiveSessions,
-    LiveSettings,
-    SessionAnswer,
-    SessionInfo,
-)
+from ._manager import LiveSessions
+from ._session import CameraRef, HubSource, SessionAnswer, SessionInfo
+from ._settings import IceServer, LiveSettings
 
 __all__ = [
     "CameraNotLiveError",

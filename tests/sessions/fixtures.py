@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from camera_registry import CameraManager, CameraSpec
-from core import Principal, Role
+from core import Database, Principal, Role
 from sessions import CameraRef, LiveSessions, LiveSettings
 from simulator import ClipLibrary, SimulatedCamera, StreamProfile, default_camera_config
 from tests.sessions.peers import wait_for
@@ -63,7 +63,7 @@ def camera_ref(camera: SimulatedCamera) -> CameraRef:
 
 
 @pytest.fixture
-async def service(manager: CameraManager) -> AsyncIterator[LiveSessions]:
-    sessions = LiveSessions(manager, None, LiveSettings(connect_timeout=10))
+async def service(manager: CameraManager, db: Database) -> AsyncIterator[LiveSessions]:
+    sessions = LiveSessions(manager, db, LiveSettings(connect_timeout=10))
     yield sessions
     await sessions.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from camera_registry import CameraManager, CameraSpec
+from core import Database
 from sessions import CameraRef, InvalidOfferError, LiveSessions, LiveSettings
 from simulator import ClipLibrary, SimulatedCamera, default_camera_config
 from tests.sessions.fixtures import VILLAGE, WATCH
@@ -32,7 +33,7 @@ async def full_camera(clip_cache: Path) -> AsyncIterator[SimulatedCamera]:
 
 @pytest.fixture
 async def streams(
-    full_camera: SimulatedCamera,
+    full_camera: SimulatedCamera, db: Database
 ) -> AsyncIterator[tuple[CameraManager, LiveSessions]]:
     manager = CameraManager(health_interval=None, backoff=(0.2, 0.5, 1.0), sub_linger=LINGER)
     await manager.add(
@@ -47,7 +48,7 @@ async def streams(
         )
     )
     await wait_for(lambda: manager.state(1).online, 10, "camera online")
-    service = LiveSessions(manager, None, LiveSettings(connect_timeout=10))
+    service = LiveSessions(manager, db, LiveSettings(connect_timeout=10))
     yield manager, service
     await service.close()
     await manager.close()

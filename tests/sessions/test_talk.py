@@ -72,6 +72,41 @@ async def test_second_talker_gets_the_holder_and_a_chair_may_take_over(
             await peer.close()
 
 
+async def test_a_takeover_is_audited_for_both_talkers(
+    service: LiveSessions, camera_ref: CameraRef, db: Database
+) -> None:
+    first, chair = TalkerPeer(), TalkerPeer()
+    try:
+        one = await first.connect(lambda sdp: service.open_talk(WATCH, camera_ref, sdp))
+        taken = await chair.connect(
+            lambda sdp: service.open_talk(CHAIR, camera_ref, sdp, takeover=True)
+        )
+        await service.hang_up(CHAIR, taken.session_id, kind="talk")
+    finally:
+        for peer in (first, chair):
+            await peer.close()
+    async with db.transaction() as session:
+        rows = (
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action.like("live.talk.%"))
+                .order_by(AuditEntry.seq)
+            )
+        ).all()
+    entries = [(r.action, r.actor, json.loads(r.detail)) for r in rows]
+    assert [(action, actor) for action, actor, _ in entries] == [
+        ("live.talk.start", "user:hpx.watch"),
+        ("live.talk.stop", "user:hpx.watch"),
+        ("live.talk.start", "user:hpx.chair"),
+        ("live.talk.stop", "user:hpx.chair"),
+    ]
+    assert entries[1][2]["session"] == one.session_id[:8]
+    assert entries[1][2]["reason"] == "taken over by hpx.chair"
+    assert "displaced" not in entries[0][2]
+    assert entries[2][2]["displaced"] == "user:hpx.watch"
+    assert entries[2][2]["displaced_session"] == one.session_id[:8]
+
+
 async def test_village_user_cannot_talk_into_another_village(
     service: LiveSessions, camera_ref: CameraRef
 ) -> None:

@@ -1,0 +1,163 @@
+"""LiveSessions: who may open a live session, and every session this process runs.
+
+:class:`LiveSessions` answers WHEP-style offers for each kind (:class:`ViewSession`,
+:class:`TalkSession`), admits the session — authorized by unit scope, within the
+process's limit, its start audited — and owns it until it ends.  A session ends — its
+peer connection closed, its tracks and hub subscriptions released, its talk floor given
+back, its end audited with the duration — on hang-up (``DELETE``), on disconnect
+(ICE/DTLS failure, the browser's track ending), on timeout (never connected, talk time
+limit, no talk audio), when taken over, when its camera is removed, and on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiortc import MediaStreamTrack
+
+from camera_registry import Stream
+from core import Database, Permission, Principal, authorize, can
+from sessions._errors import SessionNotFoundError, SessionsClosedError
+from sessions._floor import FloorHolder, TalkFloors
+from sessions._session import CameraRef, HubSource, PeerSession, SessionAnswer, SessionInfo
+from sessions._settings import LiveSettings
+from sessions._talk import TalkPump
+from sessions._talk_session import TalkListener, TalkSession
+from sessions._view_session import ViewSession
+
+__all__ = ["LiveSessions"]
+
+
+class LiveSessions:
+    """Every live-view and talk session of this process; ``await close()`` ends them all."""
+
+    def __init__(
+        self,
+        source: HubSource,
+        db: Database,
+        settings: LiveSettings | None = None,
+        *,
+        on_talker: TalkListener | None = None,
+    ) -> None:
+        self._source = source
+        # Where every start and end is audited: there is no session without its audit rows.
+        self._db = db
+        # Told who talks into a camera's room (None when nobody), e.g. so the recorder can
+        # name the talker beside the talk-back track.
+        self._on_talker = on_talker
+        self.settings = settings or LiveSettings()
+        self._sessions: dict[str, PeerSession] = {}
+        self._floors = TalkFloors()
+        self._closed = False
+
+    # ------------------------------------------------------------------ queries
+    def floor(self, camera_id: int) -> FloorHolder | None:
+        """Who talks into the camera's room now, if anyone."""
+        return self._floors.holder(str(camera_id))
+
+    def viewers(self, camera_id: int) -> int:
+        return sum(
+            1
+            for s in self._sessions.values()
+            if isinstance(s, ViewSession) and s.camera.camera_id == camera_id
+        )
+
+    def sessions(self) -> list[SessionInfo]:
+        return [s.info() for s in self._sessions.values()]
+
+    def tracks(self, session_id: str) -> list[MediaStreamTrack]:
+        """The session's outgoing tracks (statistics for tests and benchmarks)."""
+        session = self._sessions.get(session_id)
+        return list(session.tracks) if session is not None else []
+
+    def can_take_over(self, principal: Principal, camera: CameraRef) -> bool:
+        """Whether ``principal`` may take the floor from another talker (chair, admin)."""
+        return can(principal, Permission.CAMERA_TALK_TAKEOVER, camera.unit_code)
+
+    def pump(self, session_id: str) -> TalkPump | None:
+        session = self._sessions.get(session_id)
+        return session.pump if isinstance(session, TalkSession) else None
+
+    # ------------------------------------------------------------------ opening
+    async def open_view(
+        self, principal: Principal, camera: CameraRef, offer: str, *, stream: Stream = "main"
+    ) -> SessionAnswer:
+        """Answer a WHEP offer: the camera's H.264 as received, its audio if it has any.
+
+        ``stream="sub"`` serves the camera's sub stream (grid tiles), or main when it has
+        none; the answer's ``stream`` says which.
+        """
+        authorize(principal, Permission.CAMERA_VIEW, camera.unit_code)
+        self._check_open()
+        session, answer = await ViewSession.negotiate(
+            self._source,
+            principal,
+            camera,
+            offer,
+            stream=stream,
+            db=self._db,
+            settings=self.settings,
+        )
+        await self._admit(session)
+        return answer
+
+    async def open_talk(
+        self, principal: Principal, camera: CameraRef, offer: str, *, takeover: bool = False
+    ) -> SessionAnswer:
+        """Answer a talk offer (send-only microphone) and take the camera's talk floor."""
+        authorize(principal, Permission.CAMERA_TALK, camera.unit_code)
+        self._check_open()
+        session, answer = await TalkSession.negotiate(
+            self._source,
+            principal,
+            camera,
+            offer,
+            takeover=takeover,
+            floors=self._floors,
+            on_talker=self._on_talker,
+            db=self._db,
+            settings=self.settings,
+        )
+        displaced = session.displaced
+        if displaced is not None and displaced.session_id in self._sessions:
+            await self._sessions[displaced.session_id].end(f"taken over by {principal.name}")
+        await self._admit(session)
+        return answer
+
+    # ------------------------------------------------------------------ closing
+    async def hang_up(self, principal: Principal, session_id: str, *, kind: str) -> None:
+        """End a session on its owner's request (DELETE of the WHEP resource)."""
+        session = self._sessions.get(session_id)
+        if (
+            session is None
+            or session.kind != kind
+            or (session.principal.actor != principal.actor and principal.kind != "system")
+        ):
+            raise SessionNotFoundError(
+                "no such session; it has ended already or belongs to someone else"
+            )
+        await session.end("hang-up")
+
+    async def close(self) -> None:
+        """End every session (audited as shutdown); idempotent."""
+        self._closed = True
+        sessions = list(self._sessions.values())
+        await asyncio.gather(*(s.end("shutdown") for s in sessions))
+
+    # ---------------------------------------------------------------- internals
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionsClosedError("the gateway is shutting down; try again in a moment")
+        if len(self._sessions) >= self.settings.max_sessions:
+            raise SessionsClosedError(
+                f"this gateway already serves {len(self._sessions)} live sessions, its limit; "
+                "close some views or use another gateway"
+            )
+
+    async def _admit(self, session: PeerSession) -> None:
+        """Start the session (its start audited) and keep it until it ends."""
+        await session.start(on_end=self._forget)
+        self._sessions[session.id] = session
+
+    def _forget(self, session: PeerSession) -> None:
+        self._sessions.pop(session.id, None)

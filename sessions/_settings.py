@@ -1,0 +1,63 @@
+"""Settings of live view and talk-back: ICE servers, advertised addresses, time limits.
+
+Pure dataclasses, built once from the ``[webrtc]`` settings and handed to
+:class:`~sessions.LiveSessions`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from core import WebRtcSettings
+
+__all__ = ["IceServer", "LiveSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class IceServer:
+    """A STUN or TURN server (``turn:host:3478?transport=udp``) with its credentials."""
+
+    urls: str
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    #: No STUN by default: on an offline LAN aiortc would wait for Google's server.
+    ice_servers: tuple[IceServer, ...] = ()
+    #: Extra addresses to advertise as host candidates (1:1 NAT, a second interface).
+    advertise_hosts: tuple[str, ...] = ()
+    connect_timeout: float = 20.0  # seconds for ICE + DTLS to connect
+    talk_max_seconds: float = 15 * 60.0  # a forgotten talk session ends by itself
+    talk_idle_seconds: float = 15.0  # no audio from the browser for this long: hung up
+    max_sessions: int = 256  # per gateway process
+    video_max_lag: float = 1.0  # seconds a viewer may fall behind before skipping ahead
+
+    @classmethod
+    def from_settings(cls, webrtc: WebRtcSettings) -> LiveSettings:
+        """From the ``[webrtc]`` settings; a bad address raises ``ValueError`` naming it."""
+        hosts = tuple(h.strip() for h in webrtc.advertise_hosts.split(",") if h.strip())
+        for host in hosts:
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                raise ValueError(
+                    f"setting webrtc.advertise_hosts must list IP addresses, got {host!r}"
+                ) from None
+        servers: tuple[IceServer, ...] = ()
+        if webrtc.ice_url:
+            if not webrtc.ice_url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(
+                    f"setting webrtc.ice_url must be a stun:, turn: or turns: URL, "
+                    f"got {webrtc.ice_url!r}"
+                )
+            servers = (
+                IceServer(webrtc.ice_url, webrtc.ice_username or None, webrtc.ice_password or None),
+            )
+        return cls(
+            ice_servers=servers,
+            advertise_hosts=hosts,
+            talk_max_seconds=webrtc.talk_max_minutes * 60.0,
+        )
