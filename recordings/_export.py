@@ -27,7 +27,7 @@ from sqlalchemy import select
 from core import Permission, Principal, authorize, record
 
 from ._errors import ExportError, InvalidRangeError, RecordingNotFoundError
-from ._links import case_row, case_unit
+from ._foreign_tables import case_row, case_unit
 from ._models import EvidenceExportRow, RecordingRow, RecordingSegmentRow
 from ._naming import MANIFEST_NAME
 from ._package import instructions, viewing_copy_command

@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from core import SYSTEM, Principal, record
 
 from ._errors import LegalHoldError, RecordingError
-from ._links import case_facts, room_cameras
+from ._foreign_tables import case_facts, room_cameras
 from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow, RoomPolicyRow
 from ._policy import (
     Decision,

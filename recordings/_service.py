@@ -22,25 +22,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camera_registry import CameraManager
 from core import SYSTEM, Database, Permission, Principal, authorize, contains, record
 
-from ._caselinks import LinkJournal, journal_link
 from ._errors import (
     InvalidRangeError,
     RecordingConflictError,
     RecordingError,
     RecordingNotFoundError,
 )
+from ._foreign_tables import camera_room, case_id_by_number, case_row, case_unit, room_cameras
 from ._index import gap_row, index_manifest, segment_row
 from ._integrity import VerifyReport, verify_recording
-from ._links import camera_room, case_id_by_number, case_row, case_unit, room_cameras
+from ._link_journal import LinkJournal, journal_link
 from ._manifest import Manifest
 from ._metrics import fold
 from ._models import RecordingCaseRow, RecordingRow, RecordingSegmentRow
 from ._naming import new_recording_id, recording_dir
 from ._policy import RecordingMode
-from ._queries import recording_detail, recording_json
 from ._recovery import reindex
 from ._signing import SigningKey
 from ._store import RecordingFiles
+from ._views import recording_detail, recording_json
 from ._writer import RecordingWriter, WriterEvent, WriterStats
 
 __all__ = ["RecordingService", "ServiceSettings", "recording_json"]

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from camera_registry import CameraChanges
 from core import SYSTEM, Room, Settings
 from recordings import RoomPolicyRow, reindex, verify_recording
-from recordings._caselinks import JOURNAL_NAME
+from recordings._link_journal import JOURNAL_NAME
 from recordings._models import RecordingCaseRow, RecordingRow, RecordingSegmentRow
 from simulator import SimulatedCamera
 from tests.helpers import login
@@ -230,7 +230,7 @@ async def test_reindex_restores_case_links(gateway: Rig) -> None:
         await session.execute(delete(RecordingCaseRow))
         await session.execute(delete(RecordingSegmentRow))
         await session.execute(delete(RecordingRow).where(RecordingRow.id == rid))
-    from recordings._links import CASES
+    from recordings._foreign_tables import CASES
 
     async with r.db.transaction() as session:
         await session.execute(delete(CASES).where(CASES.c.id == gone))

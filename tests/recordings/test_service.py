@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from core import SYSTEM, AuditEntry, Settings
 from recordings import LegalHoldError, reindex
-from recordings._links import CASES
+from recordings._foreign_tables import CASES
 from recordings._models import RecordingRow, RecordingSegmentRow
 from simulator import SimulatedCamera
 from tests.helpers import login

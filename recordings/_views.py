@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._links import case_facts
+from ._foreign_tables import case_facts
 from ._models import RecordingCaseRow, RecordingGapRow, RecordingRow, RecordingSegmentRow
 from ._policy import RecordingFacts, legal_hold
 
