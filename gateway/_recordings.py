@@ -9,8 +9,7 @@ from aiohttp import web
 from cases import RecordingRef, SessionRecorder
 from core import Settings
 from recordings import EvidenceExporter, Housekeeper, RecordingCollector, RecordingService
-from web import CAMERAS, DB, METRICS
-from web._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
+from web import CAMERAS, DB, EXPORTS, HOUSEKEEPER, METRICS, RECORDINGS
 
 __all__ = ["CaseRecorder", "recordings_ctx", "setup_recordings"]
 
