@@ -2,6 +2,7 @@
 manifest), crash salvage and reindex, retention with legal hold, the low-disk guard,
 playback and evidence export."""
 
+from ._archive import RecordingArchive
 from ._errors import (
     ExportError,
     IntegrityError,
@@ -32,11 +33,13 @@ from ._policy import (
     RoomPolicy,
     WeeklyWindow,
 )
+from ._recorder import Recorder, RunningRecording, ServiceSettings
 from ._recovery import reindex, salvage_directory
-from ._service import RecordingService, ServiceSettings, recording_json
+from ._service import RecordingService
 from ._signing import SigningKey, load_public_key
 from ._store import RecordingFiles
 from ._thumbnail import thumbnail
+from ._views import recording_json
 from ._writer import RecordingWriter, WriterEvent, WriterStats
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "Manifest",
     "PackageReport",
     "Problem",
+    "Recorder",
+    "RecordingArchive",
     "RecordingCollector",
     "RecordingConflictError",
     "RecordingError",
@@ -71,6 +76,7 @@ __all__ = [
     "RetentionRules",
     "RoomPolicy",
     "RoomPolicyRow",
+    "RunningRecording",
     "SegmentEntry",
     "ServiceSettings",
     "SigningKey",

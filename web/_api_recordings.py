@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,11 +22,10 @@ from recordings import (
     RoomPolicyRow,
     WeeklyWindow,
     recording_json,
-    thumbnail,
 )
 
 from ._api import Api
-from ._context import current_principal
+from ._context import DB, current_principal
 from ._schema import read_json
 
 __all__ = ["EXPORTS", "HOUSEKEEPER", "RECORDINGS", "api", "export_json", "parse_time"]
@@ -219,11 +217,9 @@ async def segment(request: web.Request) -> web.StreamResponse:
 
 @api.get("/api/recordings/{recording_id}/segments/{index}.jpg", "Thumbnail of a segment (JPEG)")
 async def segment_thumbnail(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    rid, index = request.match_info["recording_id"], _int(request, "index")
-    path = await service.segment_file(current_principal(request), rid, index, audit=False)
-    cache = service.data_dir / "thumbnails" / rid / f"{index}.jpg"
-    data = await asyncio.to_thread(thumbnail, path, cache)
+    data = await _service(request).thumbnail(
+        current_principal(request), request.match_info["recording_id"], _int(request, "index")
+    )
     return web.Response(body=data, content_type="image/jpeg")
 
 
@@ -345,8 +341,7 @@ async def set_policy(request: web.Request) -> web.StreamResponse:
         raise InvalidInputError("a schedule policy needs at least one weekly window")
     if body.mode is RecordingMode.MANUAL:
         raise InvalidInputError("manual is not a room policy; start recordings by hand instead")
-    db = _service(request).db
-    async with db.transaction() as session:
+    async with request.app[DB].transaction() as session:
         room = await session.get(Room, room_id)
         if room is None:
             raise InvalidInputError(f"there is no room {room_id}")
@@ -380,6 +375,6 @@ async def set_policy(request: web.Request) -> web.StreamResponse:
 
 
 async def room_policies(request: web.Request) -> dict[int, str]:
-    async with _service(request).db.transaction() as session:
+    async with request.app[DB].transaction() as session:
         rows = (await session.scalars(select(RoomPolicyRow))).all()
     return {r.room_id: r.mode for r in rows}
