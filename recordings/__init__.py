@@ -3,6 +3,7 @@ manifest), crash salvage and reindex, retention with legal hold, the low-disk gu
 playback and evidence export."""
 
 from ._archive import RecordingArchive
+from ._catalog import MAX_PAGE
 from ._errors import (
     ExportError,
     IntegrityError,
@@ -39,10 +40,11 @@ from ._service import RecordingService
 from ._signing import SigningKey, load_public_key
 from ._store import RecordingFiles
 from ._thumbnail import thumbnail
-from ._views import recording_json
+from ._views import RecordingPage, TimelineSpan, recording_json
 from ._writer import RecordingWriter, WriterEvent, WriterStats
 
 __all__ = [
+    "MAX_PAGE",
     "CaseFacts",
     "Decision",
     "DiskPlan",
@@ -69,6 +71,7 @@ __all__ = [
     "RecordingFiles",
     "RecordingMode",
     "RecordingNotFoundError",
+    "RecordingPage",
     "RecordingRow",
     "RecordingService",
     "RecordingWriter",
@@ -82,6 +85,7 @@ __all__ = [
     "SigningKey",
     "StorageFullError",
     "TalkSpan",
+    "TimelineSpan",
     "VerifyReport",
     "WeeklyWindow",
     "WriterEvent",

@@ -1,13 +1,38 @@
-"""Loading a recording's index row: the one place that says whether it exists."""
+"""Loading a recording's index row, and which rows a caller may see (一级一权限).
+
+A caller sees the recordings of its unit's subtree.  Lists apply that as SQL, before any
+limit, so a page is full of the caller's own recordings however many newer ones other
+units have.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from core import Principal, scope_prefix
 
 from ._errors import RecordingNotFoundError
 from ._models import RecordingRow
 
-__all__ = ["existing_row"]
+__all__ = ["existing_row", "scope_condition"]
+
+
+def scope_condition(actor: Principal) -> ColumnElement[bool] | None:
+    """The SQL condition of the recordings ``actor`` may see (``None``: all, for the system).
+
+    Division codes are fixed-width digit strings, so the subtree of prefix ``p`` is the
+    range ``[p, p + 1)``: unlike ``LIKE 'p%'`` it uses the index on ``unit_code`` on
+    SQLite and PostgreSQL alike (whatever the collation).
+    """
+    if actor.kind == "system":
+        return None
+    prefix = scope_prefix(actor.unit_code)
+    column = RecordingRow.unit_code
+    if prefix == "9" * len(prefix):  # no string of this width sorts after it
+        return column >= prefix
+    return and_(column >= prefix, column < str(int(prefix) + 1).zfill(len(prefix)))
 
 
 async def existing_row(session: AsyncSession, recording_id: str) -> RecordingRow:

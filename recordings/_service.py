@@ -24,7 +24,7 @@ from core import SYSTEM, Database, Principal
 
 from ._archive import RecordingArchive
 from ._case_links import CaseLinks
-from ._catalog import RecordingCatalog
+from ._catalog import MAX_PAGE, RecordingCatalog
 from ._errors import RecordingError
 from ._foreign_tables import room_cameras
 from ._integrity import VerifyReport
@@ -33,6 +33,7 @@ from ._policy import RecordingMode
 from ._recorder import Recorder, ServiceSettings
 from ._recovery import reindex
 from ._signing import SigningKey
+from ._views import RecordingPage, TimelineSpan
 from ._writer import WriterEvent
 
 __all__ = ["RecordingService"]
@@ -151,10 +152,26 @@ class RecordingService:
         room_id: int | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+        limit: int = MAX_PAGE,
+        offset: int = 0,
+    ) -> RecordingPage:
+        """A page of the recordings in the caller's scope, newest first (no segments)."""
         return await self.catalog.search(
-            actor, camera_id=camera_id, case_id=case_id, room_id=room_id, start=start, end=end
+            actor,
+            camera_id=camera_id,
+            case_id=case_id,
+            room_id=room_id,
+            start=start,
+            end=end,
+            limit=limit,
+            offset=offset,
         )
+
+    async def timeline(
+        self, actor: Principal, *, start: datetime, end: datetime, camera_id: int | None = None
+    ) -> list[TimelineSpan]:
+        """Segments and gaps between ``start`` and ``end`` of the recordings in scope."""
+        return await self.catalog.timeline(actor, start=start, end=end, camera_id=camera_id)
 
     async def segment_file(
         self, actor: Principal, recording_id: str, index: int, *, audit: bool

@@ -13,22 +13,32 @@ from sqlalchemy import select
 
 from core import InvalidInputError, Permission, Room, UnavailableError, authorize, record
 from recordings import (
+    MAX_PAGE,
     EvidenceExporter,
     EvidenceExportRow,
     ExportRange,
     Housekeeper,
     RecordingMode,
+    RecordingPage,
     RecordingService,
     RoomPolicyRow,
     WeeklyWindow,
     recording_json,
 )
 
-from ._api import Api
+from ._api import Api, Query
 from ._context import DB, current_principal
 from ._schema import read_json
 
-__all__ = ["EXPORTS", "HOUSEKEEPER", "RECORDINGS", "api", "export_json", "parse_time"]
+__all__ = [
+    "EXPORTS",
+    "HOUSEKEEPER",
+    "RECORDINGS",
+    "api",
+    "export_json",
+    "page_json",
+    "parse_time",
+]
 
 RECORDINGS = web.AppKey("recordings", RecordingService)
 EXPORTS = web.AppKey("evidence_exports", EvidenceExporter)
@@ -147,21 +157,68 @@ async def stop_recording(request: web.Request) -> web.StreamResponse:
     return web.json_response(recording_json(row))
 
 
+PAGING = (
+    Query(
+        "limit",
+        f"recordings per page, 1 to {MAX_PAGE} (default {MAX_PAGE})",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": MAX_PAGE},
+    ),
+    Query(
+        "offset",
+        "recordings to skip: the next page starts at offset + limit while that is below total",
+        {"type": "integer", "minimum": 0, "default": 0},
+    ),
+)
+PAGE_ANSWER = (
+    "Newest first, only recordings of your unit and the units below it: the scope and the "
+    "filters are applied before paging, so `total` counts every match you may see and each "
+    "page is full of them. Answer: `{total, limit, offset, recordings: [...]}`; a list row "
+    "carries the recording, its case links and its legal hold, not its segments (those are "
+    "in `GET /api/recordings/{recording_id}`)."
+)
+
+
+def page_json(page: RecordingPage) -> dict[str, Any]:
+    return {
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "recordings": page.recordings,
+    }
+
+
+def _paging(request: web.Request) -> tuple[int, int]:
+    """``limit`` and ``offset`` as given (recordings checks their bounds), or the defaults."""
+    limit, offset = _query_int(request, "limit"), _query_int(request, "offset")
+    return (MAX_PAGE if limit is None else limit), (offset or 0)
+
+
 @api.get(
     "/api/recordings",
-    "Search recordings by camera, room, case and time range",
-    query=("camera_id", "room_id", "case_id", "from", "to"),
+    "Search recordings in your scope by camera, room, case and time range, a page at a time",
+    query=(
+        "camera_id",
+        "room_id",
+        "case_id",
+        Query("from", "recordings with media after this ISO 8601 time"),
+        Query("to", "recordings started before this ISO 8601 time"),
+        *PAGING,
+    ),
+    description=PAGE_ANSWER,
 )
 async def search(request: web.Request) -> web.StreamResponse:
-    found = await _service(request).search(
+    limit, offset = _paging(request)
+    page = await _service(request).search(
         current_principal(request),
         camera_id=_query_int(request, "camera_id"),
         room_id=_query_int(request, "room_id"),
         case_id=_query_int(request, "case_id"),
         start=parse_time(request.query.get("from"), "from"),
         end=parse_time(request.query.get("to"), "to"),
+        limit=limit,
+        offset=offset,
     )
-    return web.json_response({"recordings": found})
+    return web.json_response(page_json(page))
 
 
 @api.get("/api/recordings/public-key", "The gateway's recording-signing public key (PEM)")
@@ -243,12 +300,18 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return web.json_response({"link_id": link, "case_id": case_id}, status=201)
 
 
-@api.get("/api/cases/{case_id}/recordings", "The recordings attached to a case")
+@api.get(
+    "/api/cases/{case_id}/recordings",
+    "The recordings attached to a case (those in your scope), a page at a time",
+    query=PAGING,
+    description=PAGE_ANSWER,
+)
 async def case_recordings(request: web.Request) -> web.StreamResponse:
-    found = await _service(request).search(
-        current_principal(request), case_id=_int(request, "case_id")
+    limit, offset = _paging(request)
+    page = await _service(request).search(
+        current_principal(request), case_id=_int(request, "case_id"), limit=limit, offset=offset
     )
-    return web.json_response({"recordings": found})
+    return web.json_response(page_json(page))
 
 
 @api.delete("/api/cases/{case_id}/recordings/{link_id}", "Detach a recording from a case")
