@@ -2,7 +2,8 @@
 
 A caller sees the recordings of its unit's subtree.  Lists apply that as SQL, before any
 limit, so a page is full of the caller's own recordings however many newer ones other
-units have.
+units have.  Addressed by id, a recording outside the scope answers exactly like a
+missing one (404, same message), so ids tell nothing about other units.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from core import Principal, scope_prefix
+from core import Permission, Principal, authorize, can, scope_prefix
 
 from ._errors import RecordingNotFoundError
 from ._models import RecordingRow
 
-__all__ = ["existing_row", "scope_condition"]
+__all__ = ["existing_row", "scope_condition", "visible", "visible_row"]
 
 
 def scope_condition(actor: Principal) -> ColumnElement[bool] | None:
@@ -40,4 +41,27 @@ async def existing_row(session: AsyncSession, recording_id: str) -> RecordingRow
     row = await session.get(RecordingRow, recording_id)
     if row is None or row.state == "deleted":
         raise RecordingNotFoundError(f"there is no recording {recording_id}")
+    return row
+
+
+def visible(actor: Principal, unit_code: str) -> bool:
+    """Whether ``actor`` may know that a recording (or export) of ``unit_code`` exists."""
+    return can(actor, Permission.RECORDING_VIEW, unit_code)
+
+
+async def visible_row(
+    session: AsyncSession,
+    actor: Principal,
+    recording_id: str,
+    permission: Permission = Permission.RECORDING_VIEW,
+) -> RecordingRow:
+    """The row for a caller's request: absent and out of scope alike raise "not found".
+
+    Within the scope, a role that lacks ``permission`` (control, export) is refused with
+    the role's reason (403).
+    """
+    row = await session.get(RecordingRow, recording_id)
+    if row is None or row.state == "deleted" or not visible(actor, row.unit_code):
+        raise RecordingNotFoundError(f"no recording {recording_id} in your scope")
+    authorize(actor, permission, row.unit_code)
     return row

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import Database, Permission, Principal, authorize, record
 
-from ._access import existing_row
+from ._access import visible, visible_row
 from ._archive import RecordingArchive
 from ._errors import InvalidRangeError, RecordingNotFoundError
 from ._foreign_tables import case_id_by_number, case_row, case_unit
@@ -42,8 +42,7 @@ class CaseLinks:
         if (start is None) != (end is None) or (start and end and end <= start):
             raise InvalidRangeError("give both range start and end, with end after start")
         async with self.db.transaction() as session:
-            row = await existing_row(session, recording_id)
-            authorize(actor, Permission.RECORDING_CONTROL, row.unit_code)
+            row = await visible_row(session, actor, recording_id, Permission.RECORDING_CONTROL)
             unit = await case_unit(session, case_id)
             facts = await case_row(session, case_id)
             if unit is None or facts is None:
@@ -96,9 +95,14 @@ class CaseLinks:
     async def detach(self, actor: Principal, case_id: int, link_id: int, note: str = "") -> None:
         async with self.db.transaction() as session:
             link = await session.get(RecordingCaseRow, link_id)
-            if link is None or link.case_id != case_id:
-                raise RecordingNotFoundError(f"case {case_id} has no recording link {link_id}")
-            row = await existing_row(session, link.recording_id)
+            row = None
+            if link is not None and link.case_id == case_id:
+                row = await session.get(RecordingRow, link.recording_id)
+            if link is None or row is None or not visible(actor, row.unit_code):
+                # Not the recording's id: a link outside the scope names nothing of it.
+                raise RecordingNotFoundError(
+                    f"case {case_id} has no recording link {link_id} in your scope"
+                )
             authorize(actor, Permission.RECORDING_CONTROL, row.unit_code)
             unit = await case_unit(session, case_id)
             authorize(actor, Permission.CASE_WRITE, unit or row.unit_code)

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 
 from core import Database, Permission, Principal, authorize, record
 
-from ._access import existing_row, scope_condition
+from ._access import existing_row, scope_condition, visible_row
 from ._archive import RecordingArchive
 from ._errors import InvalidRangeError, RecordingNotFoundError
 from ._integrity import VerifyReport, verify_recording
@@ -42,8 +42,7 @@ class RecordingCatalog:
 
     async def get(self, actor: Principal, recording_id: str) -> dict[str, Any]:
         async with self.db.transaction() as session:
-            row = await existing_row(session, recording_id)
-            authorize(actor, Permission.RECORDING_VIEW, row.unit_code)
+            row = await visible_row(session, actor, recording_id)
             return await recording_detail(session, row)
 
     async def search(
@@ -143,8 +142,7 @@ class RecordingCatalog:
     ) -> Path:
         """The segment's file for playback; audits the playback when ``audit``."""
         async with self.db.transaction() as session:
-            row = await existing_row(session, recording_id)
-            authorize(actor, Permission.RECORDING_VIEW, row.unit_code)
+            row = await visible_row(session, actor, recording_id)
             segment = await session.get(RecordingSegmentRow, (recording_id, index))
             if segment is None:
                 raise RecordingNotFoundError(f"recording {recording_id} has no segment {index}")
@@ -169,7 +167,6 @@ class RecordingCatalog:
     async def verify(self, actor: Principal, recording_id: str) -> VerifyReport:
         """Re-hash the recording's files and check chain and signature (in a thread)."""
         async with self.db.transaction() as session:
-            row = await existing_row(session, recording_id)
-            authorize(actor, Permission.RECORDING_VIEW, row.unit_code)
+            row = await visible_row(session, actor, recording_id)
         public = self.archive.signing_key().public
         return await asyncio.to_thread(verify_recording, self.archive.directory(row), public)

@@ -23,13 +23,15 @@ from typing import Any
 
 import av
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import Database, Permission, Principal, authorize, record
 
+from ._access import visible, visible_row
 from ._archive import RecordingArchive
 from ._errors import ExportError, InvalidRangeError, RecordingNotFoundError
 from ._foreign_tables import case_row, case_unit
-from ._models import EvidenceExportRow, RecordingRow, RecordingSegmentRow
+from ._models import EvidenceExportRow, RecordingSegmentRow
 from ._naming import MANIFEST_NAME
 from ._package import instructions, viewing_copy_command
 from ._policy import clips_for_range
@@ -101,10 +103,9 @@ class EvidenceExporter:
             clips: list[tuple[Path, float, float]] = []
             members: dict[str, Path] = {}
             for wanted in ranges:
-                row = await session.get(RecordingRow, wanted.recording_id)
-                if row is None or row.state == "deleted":
-                    raise RecordingNotFoundError(f"there is no recording {wanted.recording_id}")
-                authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+                row = await visible_row(
+                    session, actor, wanted.recording_id, Permission.RECORDING_EXPORT
+                )
                 segments = (
                     await session.scalars(
                         select(RecordingSegmentRow)
@@ -174,20 +175,24 @@ class EvidenceExporter:
         )
         return {"id": export_id, "state": "building", "progress": 0.0}
 
+    async def _visible(
+        self, session: AsyncSession, actor: Principal, export_id: str
+    ) -> EvidenceExportRow:
+        """The export for a caller: absent and out of scope alike are "not found"."""
+        row = await session.get(EvidenceExportRow, export_id)
+        if row is None or not visible(actor, row.unit_code):
+            raise RecordingNotFoundError(f"no export {export_id} in your scope")
+        authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+        return row
+
     async def status(self, actor: Principal, export_id: str) -> EvidenceExportRow:
         async with self.db.transaction() as session:
-            row = await session.get(EvidenceExportRow, export_id)
-            if row is None:
-                raise RecordingNotFoundError(f"there is no export {export_id}")
-            authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+            row = await self._visible(session, actor, export_id)
             return row
 
     async def download(self, actor: Principal, export_id: str) -> Path:
         async with self.db.transaction() as session:
-            row = await session.get(EvidenceExportRow, export_id)
-            if row is None:
-                raise RecordingNotFoundError(f"there is no export {export_id}")
-            authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+            row = await self._visible(session, actor, export_id)
             if row.state != "done" or row.path is None:
                 raise ExportError(f"export {export_id} is {row.state}, not ready", code="not_ready")
             await record(

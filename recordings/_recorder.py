@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from camera_registry import CameraManager
 from core import SYSTEM, Database, Permission, Principal, authorize, record
 
-from ._access import existing_row
+from ._access import existing_row, visible_row
 from ._archive import RecordingArchive
 from ._errors import InvalidRangeError, RecordingConflictError, RecordingError
 from ._foreign_tables import camera_room
@@ -163,8 +163,7 @@ class Recorder:
     ) -> RecordingRow:
         reason = reason.strip() or "stopped"
         async with self.db.transaction() as session:
-            row = await existing_row(session, recording_id)
-            authorize(actor, Permission.RECORDING_CONTROL, row.unit_code)
+            await visible_row(session, actor, recording_id, Permission.RECORDING_CONTROL)
         writer = self._retire(recording_id)
         if writer is None:
             raise RecordingConflictError(f"recording {recording_id} is not running")

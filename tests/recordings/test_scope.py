@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from recordings import RecordingRow
+from recordings import EvidenceExportRow, RecordingRow
+from recordings._models import RecordingCaseRow, RecordingSegmentRow
 from tests.helpers import login
 from web import DB
 
@@ -121,3 +122,101 @@ async def test_openapi_documents_paging(client: TestClient) -> None:
     assert "total" in search["description"]
     by_case = document["paths"]["/api/cases/{case_id}/recordings"]["get"]
     assert {"limit", "offset"} <= {p["name"] for p in by_case["parameters"]}
+
+
+async def _own_case(client: TestClient, csrf: str) -> int:
+    response = await client.post(
+        "/api/cases",
+        json={
+            "dispute_type": "family",
+            "channel": "window",
+            "summary": "宅基地边界纠纷",
+            "parties": [{"name": "张三"}, {"name": "李四", "role": "respondent"}],
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status == 201, await response.text()
+    return int((await response.json())["id"])
+
+
+async def test_out_of_scope_ids_answer_like_missing_ones(client: TestClient) -> None:
+    """Every recordings route with an id: another village's recording, link or export
+    answers exactly as one that does not exist (404, same code, same words)."""
+    csrf = await login(client, "hpxc.mediator")  # village 431226203201, may control/export
+    case_id = await _own_case(client, csrf)
+    other = recording("rec-other", OTHER_VILLAGE, NOON)
+    async with client.app[DB].transaction() as session:
+        session.add(other)
+        await session.flush()
+        session.add(
+            RecordingSegmentRow(
+                recording_id=other.id,
+                idx=0,
+                name="00000.mp4",
+                start=NOON,
+                end=NOON + timedelta(minutes=1),
+                bytes=0,
+                sha256="0" * 64,
+                chain="0" * 64,
+            )
+        )
+        link = RecordingCaseRow(
+            recording_id=other.id, case_id=case_id, note="", attached_by="user:test"
+        )
+        session.add(link)
+        session.add(
+            EvidenceExportRow(
+                id="exp-other",
+                case_id=case_id,
+                unit_code=OTHER_VILLAGE,
+                requested_by="user:test",
+                reason="法院调取",
+                ranges="[]",
+                state="done",
+                path="exp-other.zip",
+            )
+        )
+        await session.flush()
+        link_id = link.id
+    headers = {"X-CSRF-Token": csrf}
+    span = {"start": "2026-11-23T04:00:00Z", "end": "2026-11-23T04:01:00Z"}
+
+    def requests(rid: str, link: int, export: str) -> list[tuple[str, str, dict[str, Any] | None]]:
+        return [
+            ("GET", f"/api/recordings/{rid}", None),
+            ("GET", f"/api/recordings/{rid}/verify", None),
+            ("GET", f"/api/recordings/{rid}/segments/0.mp4", None),
+            ("GET", f"/api/recordings/{rid}/segments/0.jpg", None),
+            ("POST", f"/api/recordings/{rid}/stop", {"reason": "x"}),
+            ("POST", f"/api/cases/{case_id}/recordings", {"recording_id": rid}),
+            ("DELETE", f"/api/cases/{case_id}/recordings/{link}", None),
+            (
+                "POST",
+                f"/api/cases/{case_id}/exports",
+                {"reason": "x", "ranges": [{"recording_id": rid, **span}]},
+            ),
+            ("GET", f"/api/exports/{export}", None),
+            ("GET", f"/api/exports/{export}/download", None),
+        ]
+
+    hidden = requests("rec-other", link_id, "exp-other")
+    missing = requests("rec-missing", 999999, "exp-missing")
+    for (method, url, body), (_, missing_url, missing_body) in zip(hidden, missing, strict=True):
+        answer = await client.request(method, url, json=body, headers=headers)
+        absent = await client.request(method, missing_url, json=missing_body, headers=headers)
+        assert answer.status == absent.status == 404, (url, await answer.text())
+        got, expected = await answer.json(), await absent.json()
+        assert got["error"] == expected["error"], url
+        for a, b in [("rec-missing", "rec-other"), ("link 999999", f"link {link_id}")]:
+            expected["message"] = expected["message"].replace(a, b)
+        expected["message"] = expected["message"].replace("exp-missing", "exp-other")
+        assert got["message"] == expected["message"], url
+    page = await client.get("/recordings/rec-other")
+    assert page.status == (await client.get("/recordings/rec-missing")).status == 404
+    # nothing was changed on the way
+    async with client.app[DB].transaction() as session:
+        assert await session.get(RecordingCaseRow, link_id) is not None
+    # the township above both villages does see it
+    client.session.cookie_jar.clear()
+    await login(client, "hpx.watch")
+    assert (await client.get("/api/recordings/rec-other")).status == 200

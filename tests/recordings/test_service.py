@@ -111,11 +111,11 @@ async def test_record_play_and_scope(gateway: Rig, no_blocking: None) -> None:
     assert page.status == 200 and rid in await page.text()
     verify = await (await r.client.get(f"/api/recordings/{rid}/verify")).json()
     assert verify["ok"], verify
-    # another village's operator sees nothing of it
+    # another village's operator sees nothing of it: not even that it exists
     r.client.session.cookie_jar.clear()
     csrf = await login(r.client, "nmq.watch")
-    assert (await r.client.get(f"/api/recordings/{rid}")).status == 403
-    assert (await r.client.get(url)).status == 403
+    assert (await r.client.get(f"/api/recordings/{rid}")).status == 404
+    assert (await r.client.get(url)).status == 404
     listed = await (await r.client.get("/api/recordings")).json()
     assert listed["recordings"] == []
     response = await r.client.post(
