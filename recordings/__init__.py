@@ -7,6 +7,7 @@ from ._catalog import MAX_PAGE
 from ._errors import (
     ExportError,
     IntegrityError,
+    InvalidPolicyError,
     InvalidRangeError,
     LegalHoldError,
     RecordingConflictError,
@@ -24,6 +25,7 @@ from ._models import EvidenceExportRow, RecordingRow, RoomPolicyRow
 from ._naming import recording_dir, valid_recording_id
 from ._package import PackageReport, verify_package
 from ._policy import (
+    ROOM_MODES,
     CaseFacts,
     Decision,
     DiskPlan,
@@ -36,6 +38,7 @@ from ._policy import (
 )
 from ._recorder import Recorder, RunningRecording, ServiceSettings
 from ._recovery import reindex, salvage_directory
+from ._room_policies import policy_windows
 from ._service import RecordingService
 from ._signing import SigningKey, load_public_key
 from ._store import RecordingFiles
@@ -45,6 +48,7 @@ from ._writer import RecordingWriter, WriterEvent, WriterStats
 
 __all__ = [
     "MAX_PAGE",
+    "ROOM_MODES",
     "CaseFacts",
     "Decision",
     "DiskPlan",
@@ -57,6 +61,7 @@ __all__ = [
     "Housekeeper",
     "HousekeepingSettings",
     "IntegrityError",
+    "InvalidPolicyError",
     "InvalidRangeError",
     "LegalHoldError",
     "Manifest",
@@ -91,6 +96,7 @@ __all__ = [
     "WriterEvent",
     "WriterStats",
     "load_public_key",
+    "policy_windows",
     "recording_dir",
     "recording_json",
     "reindex",

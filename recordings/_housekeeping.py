@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from core import SYSTEM, Database, Principal, record
 from ._archive import RecordingArchive
 from ._errors import LegalHoldError, RecordingError
 from ._foreign_tables import case_facts, room_cameras
-from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow, RoomPolicyRow
+from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow
 from ._policy import (
     Decision,
     DiskPlan,
@@ -33,14 +32,13 @@ from ._policy import (
     RecordingFacts,
     RecordingMode,
     RetentionRules,
-    RoomPolicy,
-    WeeklyWindow,
     legal_hold,
     low_disk_plan,
     retention_decisions,
     should_record,
 )
 from ._recorder import RunningRecording
+from ._room_policies import room_policies
 
 __all__ = ["Housekeeper", "HousekeepingSettings", "RoomRecorder"]
 
@@ -217,14 +215,12 @@ class Housekeeper:
         recorder = self.recorder
         now = self.clock().astimezone(ZoneInfo(self.settings.timezone))
         async with self.db.transaction() as session:
-            policies = (await session.scalars(select(RoomPolicyRow))).all()
             wanted: dict[int, tuple[RecordingMode, bool]] = {}
-            for row in policies:
-                policy = policy_from_row(row)
+            for room_id, policy in await room_policies(session):
                 on = policy.mode in POLICY_MODES and should_record(
                     policy, now, session_running=False
                 )
-                for camera_id in await room_cameras(session, row.room_id):
+                for camera_id in await room_cameras(session, room_id):
                     wanted[camera_id] = (policy.mode, on)
         running = {
             int(r.camera_id): r.recording_id
@@ -252,11 +248,3 @@ class Housekeeper:
 
 POLICY_MODES = (RecordingMode.CONTINUOUS, RecordingMode.SCHEDULE)
 POLICY_VALUES = frozenset(m.value for m in POLICY_MODES)
-
-
-def policy_from_row(row: RoomPolicyRow) -> RoomPolicy:
-    windows = tuple(
-        WeeklyWindow(frozenset(days), time.fromisoformat(start), time.fromisoformat(end))
-        for days, start, end in json.loads(row.windows)
-    )
-    return RoomPolicy(RecordingMode(row.mode), windows)

@@ -14,7 +14,7 @@ recorder), not this facade.  ``start()``/``close()`` are idempotent and leave no
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,10 @@ from ._errors import RecordingError
 from ._foreign_tables import room_cameras
 from ._integrity import VerifyReport
 from ._models import RecordingRow
-from ._policy import RecordingMode
+from ._policy import RecordingMode, RoomPolicy
 from ._recorder import Recorder, ServiceSettings
 from ._recovery import reindex
+from ._room_policies import set_room_policy
 from ._signing import SigningKey
 from ._views import RecordingPage, TimelineSpan
 from ._writer import WriterEvent
@@ -205,3 +206,19 @@ class RecordingService:
 
     async def detach(self, actor: Principal, case_id: int, link_id: int, note: str = "") -> None:
         await self.links.detach(actor, case_id, link_id, note)
+
+    # ------------------------------------------------------------ rooms
+
+    async def set_room_policy(
+        self,
+        actor: Principal,
+        room_id: int,
+        mode: str,
+        windows: Iterable[tuple[Iterable[int], str, str]] = (),
+    ) -> RoomPolicy:
+        """Check and store how a room records: ``mode`` off, continuous, schedule or session,
+        with ``(weekdays, "HH:MM", "HH:MM")`` windows for a schedule (0 = Monday).
+
+        Raises :class:`InvalidPolicyError` with the reason; the housekeeper applies it.
+        """
+        return await set_room_policy(self._db, actor, room_id, mode, windows)

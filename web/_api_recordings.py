@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from core import InvalidInputError, Permission, Room, UnavailableError, authorize, record
+from core import InvalidInputError, UnavailableError
 from recordings import (
     MAX_PAGE,
+    ROOM_MODES,
     EvidenceExporter,
     EvidenceExportRow,
     ExportRange,
     Housekeeper,
-    RecordingMode,
     RecordingPage,
     RecordingService,
-    RoomPolicyRow,
-    WeeklyWindow,
+    policy_windows,
     recording_json,
 )
 
 from ._api import Api, Query
-from ._context import DB, current_principal
+from ._context import current_principal
 from ._schema import read_json
 
 __all__ = [
@@ -121,14 +118,15 @@ class ExportBody:
 
 @dataclass(frozen=True)
 class WindowBody:
-    weekdays: list[int]
-    start: str
-    end: str
+    weekdays: list[int] = field(metadata={"description": "0 = Monday … 6 = Sunday"})
+    start: str = field(metadata={"description": "local time HH:MM"})
+    end: str = field(metadata={"description": "local time HH:MM, after start"})
 
 
 @dataclass(frozen=True)
 class PolicyBody:
-    mode: RecordingMode
+    # Passed through as given: recordings checks the choice and says what is wrong.
+    mode: str = field(metadata={"description": " | ".join(m.value for m in ROOM_MODES)})
     windows: list[WindowBody] = field(default_factory=list)
 
 
@@ -387,57 +385,15 @@ async def export_download(request: web.Request) -> web.StreamResponse:
 )
 async def set_policy(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, PolicyBody)
-    actor = current_principal(request)
     room_id = _int(request, "room_id")
-    try:
-        windows = [
-            WeeklyWindow(
-                frozenset(w.weekdays),
-                datetime.strptime(w.start, "%H:%M").time(),
-                datetime.strptime(w.end, "%H:%M").time(),
-            )
-            for w in body.windows
-        ]
-    except ValueError as exc:
-        raise InvalidInputError(f"schedule window: {exc}") from None
-    if body.mode is RecordingMode.SCHEDULE and not windows:
-        raise InvalidInputError("a schedule policy needs at least one weekly window")
-    if body.mode is RecordingMode.MANUAL:
-        raise InvalidInputError("manual is not a room policy; start recordings by hand instead")
-    async with request.app[DB].transaction() as session:
-        room = await session.get(Room, room_id)
-        if room is None:
-            raise InvalidInputError(f"there is no room {room_id}")
-        authorize(actor, Permission.RECORDING_CONTROL, room.unit_code)
-        row = await session.get(RoomPolicyRow, room_id)
-        if row is None:
-            row = RoomPolicyRow(room_id=room_id)
-            session.add(row)
-        row.mode = body.mode.value
-        row.windows = json.dumps(
-            [
-                [sorted(w.weekdays), w.start.strftime("%H:%M"), w.end.strftime("%H:%M")]
-                for w in windows
-            ]
-        )
-        row.updated_by, row.updated_at = actor.actor, datetime.now(UTC)
-        await record(
-            session,
-            actor,
-            "recording.policy",
-            object_type="room",
-            object_id=room_id,
-            unit_code=room.unit_code,
-            detail={"mode": body.mode.value, "windows": row.windows},
-        )
+    policy = await _service(request).set_room_policy(
+        current_principal(request),
+        room_id,
+        body.mode,
+        [(w.weekdays, w.start, w.end) for w in body.windows],
+    )
     if HOUSEKEEPER in request.app:
         request.app[HOUSEKEEPER].wake()  # the new policy applies now, not at the next round
     return web.json_response(
-        {"room_id": room_id, "mode": body.mode.value, "windows": json.loads(row.windows)}
+        {"room_id": room_id, "mode": policy.mode.value, "windows": policy_windows(policy)}
     )
-
-
-async def room_policies(request: web.Request) -> dict[int, str]:
-    async with request.app[DB].transaction() as session:
-        rows = (await session.scalars(select(RoomPolicyRow))).all()
-    return {r.room_id: r.mode for r in rows}
