@@ -5,7 +5,8 @@ A thin facade over the package's parts, so callers need not know how it is cut:
 * :class:`Recorder` — the running writers, start/stop, and the indexer task;
 * :class:`RecordingCatalog` — reading the index for a caller (detail, search, playback);
 * :class:`CaseLinks` — attaching recordings to cases, in the signed journal too;
-* :class:`RecordingArchive` — the directory and the signing key all of them share.
+* :class:`RecordingArchive` — the directory and the signing key all of them share;
+* :func:`set_room_policy` — checking and storing how a room records.
 
 The housekeeper and the exporter are handed the parts they need (the archive and the
 recorder), not this facade.  ``start()``/``close()`` are idempotent and leave no task.
