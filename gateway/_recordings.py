@@ -37,9 +37,10 @@ def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorde
     """Create the recording services on the running cameras; returns the recorder for cases."""
     service = RecordingService(app[DB], settings.storage.data_dir, app[CAMERAS])
     app[RECORDINGS] = service
-    app[EXPORTS] = EvidenceExporter(service)
-    app[HOUSEKEEPER] = housekeeper = Housekeeper(service)
-    app[METRICS].registry.register(RecordingCollector(service, housekeeper))
+    # The exporter and the housekeeper get the parts they use, not the whole service.
+    app[EXPORTS] = EvidenceExporter(app[DB], service.archive)
+    app[HOUSEKEEPER] = housekeeper = Housekeeper(app[DB], service.archive, service.recorder)
+    app[METRICS].registry.register(RecordingCollector(service.recorder, housekeeper))
     return CaseRecorder(service)
 
 

@@ -2,9 +2,12 @@
 manifest), crash salvage and reindex, retention with legal hold, the low-disk guard,
 playback and evidence export."""
 
+from ._archive import RecordingArchive
+from ._catalog import MAX_PAGE
 from ._errors import (
     ExportError,
     IntegrityError,
+    InvalidPolicyError,
     InvalidRangeError,
     LegalHoldError,
     RecordingConflictError,
@@ -22,6 +25,7 @@ from ._models import EvidenceExportRow, RecordingRow, RoomPolicyRow
 from ._naming import recording_dir, valid_recording_id
 from ._package import PackageReport, verify_package
 from ._policy import (
+    ROOM_MODES,
     CaseFacts,
     Decision,
     DiskPlan,
@@ -32,14 +36,19 @@ from ._policy import (
     RoomPolicy,
     WeeklyWindow,
 )
+from ._recorder import Recorder, RunningRecording, ServiceSettings
 from ._recovery import reindex, salvage_directory
-from ._service import RecordingService, ServiceSettings, recording_json
+from ._room_policies import policy_windows
+from ._service import RecordingService
 from ._signing import SigningKey, load_public_key
 from ._store import RecordingFiles
 from ._thumbnail import thumbnail
+from ._views import RecordingPage, TimelineSpan, recording_json
 from ._writer import RecordingWriter, WriterEvent, WriterStats
 
 __all__ = [
+    "MAX_PAGE",
+    "ROOM_MODES",
     "CaseFacts",
     "Decision",
     "DiskPlan",
@@ -52,11 +61,14 @@ __all__ = [
     "Housekeeper",
     "HousekeepingSettings",
     "IntegrityError",
+    "InvalidPolicyError",
     "InvalidRangeError",
     "LegalHoldError",
     "Manifest",
     "PackageReport",
     "Problem",
+    "Recorder",
+    "RecordingArchive",
     "RecordingCollector",
     "RecordingConflictError",
     "RecordingError",
@@ -64,6 +76,7 @@ __all__ = [
     "RecordingFiles",
     "RecordingMode",
     "RecordingNotFoundError",
+    "RecordingPage",
     "RecordingRow",
     "RecordingService",
     "RecordingWriter",
@@ -71,16 +84,19 @@ __all__ = [
     "RetentionRules",
     "RoomPolicy",
     "RoomPolicyRow",
+    "RunningRecording",
     "SegmentEntry",
     "ServiceSettings",
     "SigningKey",
     "StorageFullError",
     "TalkSpan",
+    "TimelineSpan",
     "VerifyReport",
     "WeeklyWindow",
     "WriterEvent",
     "WriterStats",
     "load_public_key",
+    "policy_windows",
     "recording_dir",
     "recording_json",
     "reindex",

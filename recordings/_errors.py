@@ -13,6 +13,7 @@ from core.errors import (
 __all__ = [
     "ExportError",
     "IntegrityError",
+    "InvalidPolicyError",
     "InvalidRangeError",
     "LegalHoldError",
     "RecordingConflictError",
@@ -46,6 +47,12 @@ class LegalHoldError(RecordingError, ConflictError):
 
 class InvalidRangeError(RecordingError, InvalidInputError):
     code = "invalid_range"
+
+
+class InvalidPolicyError(RecordingError, InvalidInputError):
+    """A room recording policy that cannot be stored: unknown mode, bad schedule window."""
+
+    code = "invalid_policy"
 
 
 class StorageFullError(RecordingError, UnavailableError):

@@ -23,16 +23,18 @@ from typing import Any
 
 import av
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import Permission, Principal, authorize, record
+from core import Database, Permission, Principal, authorize, record
 
+from ._access import visible, visible_row
+from ._archive import RecordingArchive
 from ._errors import ExportError, InvalidRangeError, RecordingNotFoundError
-from ._links import case_row, case_unit
-from ._models import EvidenceExportRow, RecordingRow, RecordingSegmentRow
+from ._foreign_tables import case_row, case_unit
+from ._models import EvidenceExportRow, RecordingSegmentRow
 from ._naming import MANIFEST_NAME
 from ._package import instructions, viewing_copy_command
 from ._policy import clips_for_range
-from ._service import RecordingService
 
 __all__ = ["EvidenceExporter", "ExportRange"]
 
@@ -58,11 +60,16 @@ class _Plan:
 
 
 class EvidenceExporter:
-    """Owns the export tasks; ``close()`` cancels those still building."""
+    """Owns the export tasks; ``close()`` cancels those still building.
 
-    def __init__(self, service: RecordingService) -> None:
-        self.service = service
-        self.root = service.data_dir / "exports"
+    Reads originals from the archive and signs with its key; packages go to ``exports/``
+    beside the recordings directory.
+    """
+
+    def __init__(self, db: Database, archive: RecordingArchive) -> None:
+        self.db = db
+        self.archive = archive
+        self.root = archive.data_dir / "exports"
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def close(self) -> None:
@@ -87,7 +94,7 @@ class EvidenceExporter:
         if not ranges:
             raise InvalidRangeError("pick at least one time range of a recording")
         export_id = f"exp-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
-        async with self.service.db.transaction() as session:
+        async with self.db.transaction() as session:
             case = await case_row(session, case_id)
             unit = await case_unit(session, case_id)
             if case is None or unit is None:
@@ -96,10 +103,9 @@ class EvidenceExporter:
             clips: list[tuple[Path, float, float]] = []
             members: dict[str, Path] = {}
             for wanted in ranges:
-                row = await session.get(RecordingRow, wanted.recording_id)
-                if row is None or row.state == "deleted":
-                    raise RecordingNotFoundError(f"there is no recording {wanted.recording_id}")
-                authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+                row = await visible_row(
+                    session, actor, wanted.recording_id, Permission.RECORDING_EXPORT
+                )
                 segments = (
                     await session.scalars(
                         select(RecordingSegmentRow)
@@ -118,7 +124,7 @@ class EvidenceExporter:
                         f"recording {row.id} has no media between {wanted.start.isoformat()} "
                         f"and {wanted.end.isoformat()}"
                     )
-                directory = self.service.directory(row)
+                directory = self.archive.directory(row)
                 members[f"recordings/{row.id}/{MANIFEST_NAME}"] = directory / MANIFEST_NAME
                 for clip in picked:
                     members[f"recordings/{row.id}/{clip.name}"] = directory / clip.name
@@ -169,20 +175,24 @@ class EvidenceExporter:
         )
         return {"id": export_id, "state": "building", "progress": 0.0}
 
+    async def _visible(
+        self, session: AsyncSession, actor: Principal, export_id: str
+    ) -> EvidenceExportRow:
+        """The export for a caller: absent and out of scope alike are "not found"."""
+        row = await session.get(EvidenceExportRow, export_id)
+        if row is None or not visible(actor, row.unit_code):
+            raise RecordingNotFoundError(f"no export {export_id} in your scope")
+        authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+        return row
+
     async def status(self, actor: Principal, export_id: str) -> EvidenceExportRow:
-        async with self.service.db.transaction() as session:
-            row = await session.get(EvidenceExportRow, export_id)
-            if row is None:
-                raise RecordingNotFoundError(f"there is no export {export_id}")
-            authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+        async with self.db.transaction() as session:
+            row = await self._visible(session, actor, export_id)
             return row
 
     async def download(self, actor: Principal, export_id: str) -> Path:
-        async with self.service.db.transaction() as session:
-            row = await session.get(EvidenceExportRow, export_id)
-            if row is None:
-                raise RecordingNotFoundError(f"there is no export {export_id}")
-            authorize(actor, Permission.RECORDING_EXPORT, row.unit_code)
+        async with self.db.transaction() as session:
+            row = await self._visible(session, actor, export_id)
             if row.state != "done" or row.path is None:
                 raise ExportError(f"export {export_id} is {row.state}, not ready", code="not_ready")
             await record(
@@ -197,7 +207,7 @@ class EvidenceExporter:
             return self.root / row.path
 
     async def _progress(self, export_id: str, value: float) -> None:
-        async with self.service.db.transaction() as session:
+        async with self.db.transaction() as session:
             row = await session.get(EvidenceExportRow, export_id)
             if row is not None:
                 row.progress = round(min(max(value, 0.0), 1.0), 3)
@@ -206,7 +216,7 @@ class EvidenceExporter:
         staging = self.root / export_id
         try:
             await asyncio.to_thread(staging.mkdir, parents=True, exist_ok=True)
-            key = self.service.signing_key()
+            key = self.archive.signing_key()
             stamp = plan.at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
             text = f"案件 {plan.case_number}  导出人 {plan.exporter}  导出时间 {stamp}"
             watermark = staging / "watermark.txt"
@@ -233,14 +243,14 @@ class EvidenceExporter:
             }
             target = self.root / f"{export_id}.zip"
             digest, size = await asyncio.to_thread(_zip, target, plan.members, viewing, extra)
-            async with self.service.db.transaction() as session:
+            async with self.db.transaction() as session:
                 row = await session.get(EvidenceExportRow, export_id)
                 assert row is not None
                 row.state, row.progress, row.finished_at = "done", 1.0, datetime.now(UTC)
                 row.path, row.sha256, row.bytes = target.name, digest, size
         except Exception as exc:
             log.exception("evidence export failed", extra={"export": export_id})
-            async with self.service.db.transaction() as session:
+            async with self.db.transaction() as session:
                 row = await session.get(EvidenceExportRow, export_id)
                 if row is not None:
                     row.state, row.error, row.finished_at = "failed", str(exc), datetime.now(UTC)

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
-from core import SYSTEM, Principal, record
+from core import SYSTEM, Database, Principal, record
 
+from ._archive import RecordingArchive
 from ._errors import LegalHoldError, RecordingError
-from ._links import case_facts, room_cameras
-from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow, RoomPolicyRow
+from ._foreign_tables import case_facts, room_cameras
+from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow
 from ._policy import (
     Decision,
     DiskPlan,
@@ -31,16 +32,15 @@ from ._policy import (
     RecordingFacts,
     RecordingMode,
     RetentionRules,
-    RoomPolicy,
-    WeeklyWindow,
     legal_hold,
     low_disk_plan,
     retention_decisions,
     should_record,
 )
-from ._service import RecordingService
+from ._recorder import RunningRecording
+from ._room_policies import room_policies
 
-__all__ = ["Housekeeper", "HousekeepingSettings"]
+__all__ = ["Housekeeper", "HousekeepingSettings", "RoomRecorder"]
 
 log = logging.getLogger("gateway.recordings")
 
@@ -53,9 +53,35 @@ class HousekeepingSettings:
     timezone: str = "Asia/Shanghai"
 
 
+class RoomRecorder(Protocol):
+    """What the housekeeper drives: the running recordings, and start/stop with a reason."""
+
+    def running(self) -> Sequence[RunningRecording]: ...
+
+    def has_camera(self, camera_id: int) -> bool: ...
+
+    def recording_camera(self, camera_id: int) -> str | None: ...
+
+    async def start_recording(
+        self, actor: Principal, camera_id: int, reason: str, *, mode: RecordingMode
+    ) -> RecordingRow: ...
+
+    async def stop_recording(
+        self, actor: Principal, recording_id: str, reason: str
+    ) -> RecordingRow: ...
+
+
 class Housekeeper:
-    def __init__(self, service: RecordingService, settings: HousekeepingSettings | None = None):
-        self.service = service
+    def __init__(
+        self,
+        db: Database,
+        archive: RecordingArchive,
+        recorder: RoomRecorder,
+        settings: HousekeepingSettings | None = None,
+    ) -> None:
+        self.db = db
+        self.archive = archive
+        self.recorder = recorder
         self.settings = settings or HousekeepingSettings()
         self.alarm: str | None = None  # the low-disk alarm while it stands
         self.deleted = 0
@@ -96,7 +122,7 @@ class Housekeeper:
         self._wake.set()
 
     async def _facts(self) -> list[RecordingFacts]:
-        async with self.service.db.transaction() as session:
+        async with self.db.transaction() as session:
             rows = (
                 await session.scalars(select(RecordingRow).where(RecordingRow.state != "deleted"))
             ).all()
@@ -123,7 +149,7 @@ class Housekeeper:
         return decisions
 
     async def guard_disk(self) -> DiskPlan:
-        root = self.service.root
+        root = self.archive.root
         await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
         usage = await asyncio.to_thread(shutil.disk_usage, root)
         self.disk = (usage.total, usage.free)
@@ -137,7 +163,7 @@ class Housekeeper:
             self.alarm = plan.alarm
         for decision in plan.stop:
             with contextlib.suppress(RecordingError):
-                await self.service.stop_recording(SYSTEM, decision.recording_id, decision.reason)
+                await self.recorder.stop_recording(SYSTEM, decision.recording_id, decision.reason)
         for decision in plan.delete:
             await self.delete(SYSTEM, decision.recording_id, decision.reason)
         return plan
@@ -153,10 +179,10 @@ class Housekeeper:
             raise LegalHoldError(f"recording {recording_id} cannot be deleted: {hold}")
         if fact.active:
             raise LegalHoldError(f"recording {recording_id} is still recording; stop it first")
-        async with self.service.db.transaction() as session:
+        async with self.db.transaction() as session:
             row = await session.get(RecordingRow, recording_id)
             assert row is not None
-            directory = self.service.directory(row)
+            directory = self.archive.directory(row)
             await asyncio.to_thread(shutil.rmtree, directory, True)
             await session.execute(
                 delete(RecordingSegmentRow).where(RecordingSegmentRow.recording_id == recording_id)
@@ -186,36 +212,34 @@ class Housekeeper:
             await self._apply_room_policies()
 
     async def _apply_room_policies(self) -> None:
-        service = self.service
+        recorder = self.recorder
         now = self.clock().astimezone(ZoneInfo(self.settings.timezone))
-        async with service.db.transaction() as session:
-            policies = (await session.scalars(select(RoomPolicyRow))).all()
+        async with self.db.transaction() as session:
             wanted: dict[int, tuple[RecordingMode, bool]] = {}
-            for row in policies:
-                policy = policy_from_row(row)
+            for room_id, policy in await room_policies(session):
                 on = policy.mode in POLICY_MODES and should_record(
                     policy, now, session_running=False
                 )
-                for camera_id in await room_cameras(session, row.room_id):
+                for camera_id in await room_cameras(session, room_id):
                     wanted[camera_id] = (policy.mode, on)
         running = {
-            int(w.manifest.camera_id): rid
-            for rid, w in service.writers.items()
-            if w.manifest.camera_id.isdigit() and w.manifest.policy in POLICY_VALUES
+            int(r.camera_id): r.recording_id
+            for r in recorder.running()
+            if r.camera_id.isdigit() and r.policy in POLICY_VALUES
         }
         for camera_id, (mode, on) in wanted.items():
             try:
-                if on and camera_id not in running and camera_id in service.cameras:
-                    if service.recording_camera(camera_id) is None:  # else manual or session
+                if on and camera_id not in running and recorder.has_camera(camera_id):
+                    if recorder.recording_camera(camera_id) is None:  # else manual or session
                         reason = f"room policy: {mode}"
-                        await service.start_recording(SYSTEM, camera_id, reason, mode=mode)
+                        await recorder.start_recording(SYSTEM, camera_id, reason, mode=mode)
                 elif not on and camera_id in running:
                     reason = (
                         "room schedule ended"
                         if mode is RecordingMode.SCHEDULE
                         else f"room policy changed to {mode.value}"
                     )
-                    await service.stop_recording(SYSTEM, running[camera_id], reason)
+                    await recorder.stop_recording(SYSTEM, running[camera_id], reason)
             except RecordingError as exc:  # one camera's trouble must not stall the others
                 log.warning(
                     "room policy not applied", extra={"camera": camera_id, "error": str(exc)}
@@ -224,11 +248,3 @@ class Housekeeper:
 
 POLICY_MODES = (RecordingMode.CONTINUOUS, RecordingMode.SCHEDULE)
 POLICY_VALUES = frozenset(m.value for m in POLICY_MODES)
-
-
-def policy_from_row(row: RoomPolicyRow) -> RoomPolicy:
-    windows = tuple(
-        WeeklyWindow(frozenset(days), time.fromisoformat(start), time.fromisoformat(end))
-        for days, start, end in json.loads(row.windows)
-    )
-    return RoomPolicy(RecordingMode(row.mode), windows)

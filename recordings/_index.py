@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import Database
 
-from ._links import camera_exists
+from ._foreign_tables import camera_exists
 from ._manifest import Gap, Manifest, SegmentEntry
 from ._models import RecordingGapRow, RecordingRow, RecordingSegmentRow
 from ._naming import MANIFEST_NAME, valid_recording_id

@@ -1,16 +1,17 @@
-"""Prometheus metrics of recording, read from the service and the housekeeper at scrape time.
+"""Prometheus metrics of recording, read from the recorder and the housekeeper at scrape time.
 
 A custom collector, like the cameras' one: the writers keep plain counters
 (:class:`WriterStats`) and nothing in the media path calls a metric.  Counters are per
-camera and monotonic across recordings: when a recording ends, the service folds its
+camera and monotonic across recordings: when a recording ends, the recorder folds its
 writer's counters into the camera's total (:func:`fold`), so a scrape sees finished plus
 running recordings and a stop never looks like a counter reset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -19,9 +20,8 @@ from ._writer import WriterStats
 
 if TYPE_CHECKING:
     from ._housekeeping import Housekeeper
-    from ._service import RecordingService
 
-__all__ = ["RecordingCollector", "fold"]
+__all__ = ["CameraStats", "RecordingCollector", "StatsSource", "fold"]
 
 
 def fold(total: WriterStats, stats: WriterStats) -> None:
@@ -34,11 +34,25 @@ def fold(total: WriterStats, stats: WriterStats) -> None:
     total.frames_lost += stats.frames_lost
 
 
-class RecordingCollector(Collector):
-    """Register on the app's registry: ``registry.register(RecordingCollector(svc, hk))``."""
+@dataclass(frozen=True, slots=True)
+class CameraStats:
+    """A camera's writer counters, finished plus running recordings, and whether one runs."""
 
-    def __init__(self, service: RecordingService, housekeeper: Housekeeper | None = None) -> None:
-        self._service = service
+    stats: WriterStats
+    recording: bool
+
+
+class StatsSource(Protocol):
+    """What the collector reads: the recorder's counters per camera id."""
+
+    def camera_stats(self) -> Mapping[str, CameraStats]: ...
+
+
+class RecordingCollector(Collector):
+    """Register on the app's registry: ``registry.register(RecordingCollector(rec, hk))``."""
+
+    def __init__(self, source: StatsSource, housekeeper: Housekeeper | None = None) -> None:
+        self._source = source
         self._housekeeper = housekeeper
 
     def collect(self) -> Iterator[Metric]:
@@ -67,20 +81,12 @@ class RecordingCollector(Collector):
                 "gateway_recording_gaps", "gap records written (outages, drops)", labels=labels
             ),
         }
-        totals: dict[str, WriterStats] = {}
-        for camera, stats in self._service.finished_stats.items():
-            fold(totals.setdefault(camera, WriterStats()), stats)
-        recording: set[str] = set()
-        for writer in [*self._service.writers.values(), *self._service.stopping.values()]:
-            camera = writer.manifest.camera_id
-            fold(totals.setdefault(camera, WriterStats()), writer.stats)
-            if writer.running:
-                recording.add(camera)
+        totals = self._source.camera_stats()
         for camera in sorted(totals):
             stats = totals[camera]
-            active.add_metric([camera], 1.0 if camera in recording else 0.0)
+            active.add_metric([camera], 1.0 if stats.recording else 0.0)
             for name, family in counters.items():
-                family.add_metric([camera], float(getattr(stats, name)))
+                family.add_metric([camera], float(getattr(stats.stats, name)))
         yield active
         yield from counters.values()
         housekeeper = self._housekeeper

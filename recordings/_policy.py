@@ -16,6 +16,7 @@ from enum import StrEnum
 
 __all__ = [
     "CLOSED_STATUS",
+    "ROOM_MODES",
     "CaseFacts",
     "Clip",
     "Decision",
@@ -30,6 +31,7 @@ __all__ = [
     "legal_hold",
     "low_disk_plan",
     "retention_decisions",
+    "room_policy",
     "should_record",
 ]
 
@@ -66,6 +68,42 @@ class WeeklyWindow:
 class RoomPolicy:
     mode: RecordingMode = RecordingMode.SESSION
     windows: tuple[WeeklyWindow, ...] = ()
+
+
+#: The modes a room can be set to; manual recordings are started by hand, not by a room.
+ROOM_MODES = (
+    RecordingMode.OFF,
+    RecordingMode.CONTINUOUS,
+    RecordingMode.SCHEDULE,
+    RecordingMode.SESSION,
+)
+
+
+def room_policy(mode: str, windows: Iterable[tuple[Iterable[int], str, str]]) -> RoomPolicy:
+    """A room's policy from the caller's raw choice: ``mode`` and ``(weekdays, "HH:MM",
+    "HH:MM")`` windows.  Raises ``ValueError`` saying what is wrong and what is allowed."""
+    choices = ", ".join(m.value for m in ROOM_MODES)
+    if mode == RecordingMode.MANUAL.value:
+        raise ValueError("manual is not a room policy; start recordings by hand instead")
+    if mode not in {m.value for m in ROOM_MODES}:
+        raise ValueError(f"a room's recording policy is one of {choices}, not {mode!r}")
+    parsed: list[WeeklyWindow] = []
+    for number, (weekdays, start, end) in enumerate(windows, start=1):
+        try:
+            parsed.append(WeeklyWindow(frozenset(weekdays), _clock(start), _clock(end)))
+        except ValueError as exc:
+            raise ValueError(f"schedule window {number}: {exc}") from None
+    chosen = RecordingMode(mode)
+    if chosen is RecordingMode.SCHEDULE and not parsed:
+        raise ValueError("a schedule policy needs at least one weekly window")
+    return RoomPolicy(chosen, tuple(parsed))
+
+
+def _clock(value: str) -> time:
+    try:
+        return datetime.strptime(value, "%H:%M").time()
+    except ValueError:
+        raise ValueError(f"a time of day is HH:MM (e.g. 08:30), not {value!r}") from None
 
 
 def should_record(policy: RoomPolicy, local_now: datetime, *, session_running: bool) -> bool:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from core import Database
 
-from ._caselinks import CaseLink
-from ._caselinks import read as read_journal
+from ._foreign_tables import case_id_by_number, case_row
 from ._index import ReindexReport, find_recordings, store_index
-from ._links import case_id_by_number, case_row
+from ._link_journal import CaseLink
+from ._link_journal import read as read_journal
 from ._manifest import Manifest
 from ._models import RecordingCaseRow
 from ._mux import media_duration

@@ -3,7 +3,7 @@ same declarations that register the handlers."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +11,18 @@ from aiohttp import web
 
 from ._schema import json_schema
 
-__all__ = ["Api", "ApiOperation", "openapi_document"]
+__all__ = ["Api", "ApiOperation", "Query", "openapi_document"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A query parameter that says more than its name: what it means, its type and bounds."""
+
+    name: str
+    description: str = ""
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +34,10 @@ class ApiOperation:
     body: Any = None
     body_type: str = "application/json"
     status: int = 200
-    query: tuple[str, ...] = ()
+    query: tuple[str | Query, ...] = ()
     public: bool = False
+    #: Longer text for the OpenAPI document: paging, the shape of the answer …
+    description: str = ""
 
 
 @dataclass
@@ -68,10 +79,7 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _path_params(op.path)
-        ] + [
-            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-            for q in op.query
-        ]
+        ] + [_query_parameter(q) for q in op.query]
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -79,6 +87,8 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
             entry["requestBody"] = {"required": True, "content": {op.body_type: {"schema": schema}}}
         if op.public:
             entry["security"] = []
+        if op.description:
+            entry["description"] = op.description
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.0.3",
@@ -120,6 +130,15 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
             },
         },
     }
+
+
+def _query_parameter(query: str | Query) -> dict[str, Any]:
+    if isinstance(query, str):
+        query = Query(query)
+    out = {"name": query.name, "in": "query", "required": False, "schema": dict(query.schema)}
+    if query.description:
+        out["description"] = query.description
+    return out
 
 
 def _path_params(path: str) -> list[str]:

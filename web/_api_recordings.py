@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from core import InvalidInputError, Permission, Room, UnavailableError, authorize, record
+from core import InvalidInputError, UnavailableError
 from recordings import (
+    MAX_PAGE,
+    ROOM_MODES,
     EvidenceExporter,
     EvidenceExportRow,
     ExportRange,
     Housekeeper,
-    RecordingMode,
+    RecordingPage,
     RecordingService,
-    RoomPolicyRow,
-    WeeklyWindow,
+    policy_windows,
     recording_json,
-    thumbnail,
 )
 
-from ._api import Api
+from ._api import Api, Query
 from ._context import current_principal
 from ._schema import read_json
 
-__all__ = ["EXPORTS", "HOUSEKEEPER", "RECORDINGS", "api", "export_json", "parse_time"]
+__all__ = [
+    "EXPORTS",
+    "HOUSEKEEPER",
+    "RECORDINGS",
+    "api",
+    "export_json",
+    "page_json",
+    "parse_time",
+]
 
 RECORDINGS = web.AppKey("recordings", RecordingService)
 EXPORTS = web.AppKey("evidence_exports", EvidenceExporter)
@@ -113,14 +118,15 @@ class ExportBody:
 
 @dataclass(frozen=True)
 class WindowBody:
-    weekdays: list[int]
-    start: str
-    end: str
+    weekdays: list[int] = field(metadata={"description": "0 = Monday … 6 = Sunday"})
+    start: str = field(metadata={"description": "local time HH:MM"})
+    end: str = field(metadata={"description": "local time HH:MM, after start"})
 
 
 @dataclass(frozen=True)
 class PolicyBody:
-    mode: RecordingMode
+    # Passed through as given: recordings checks the choice and says what is wrong.
+    mode: str = field(metadata={"description": " | ".join(m.value for m in ROOM_MODES)})
     windows: list[WindowBody] = field(default_factory=list)
 
 
@@ -149,21 +155,68 @@ async def stop_recording(request: web.Request) -> web.StreamResponse:
     return web.json_response(recording_json(row))
 
 
+PAGING = (
+    Query(
+        "limit",
+        f"recordings per page, 1 to {MAX_PAGE} (default {MAX_PAGE})",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": MAX_PAGE},
+    ),
+    Query(
+        "offset",
+        "recordings to skip: the next page starts at offset + limit while that is below total",
+        {"type": "integer", "minimum": 0, "default": 0},
+    ),
+)
+PAGE_ANSWER = (
+    "Newest first, only recordings of your unit and the units below it: the scope and the "
+    "filters are applied before paging, so `total` counts every match you may see and each "
+    "page is full of them. Answer: `{total, limit, offset, recordings: [...]}`; a list row "
+    "carries the recording, its case links and its legal hold, not its segments (those are "
+    "in `GET /api/recordings/{recording_id}`)."
+)
+
+
+def page_json(page: RecordingPage) -> dict[str, Any]:
+    return {
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "recordings": page.recordings,
+    }
+
+
+def _paging(request: web.Request) -> tuple[int, int]:
+    """``limit`` and ``offset`` as given (recordings checks their bounds), or the defaults."""
+    limit, offset = _query_int(request, "limit"), _query_int(request, "offset")
+    return (MAX_PAGE if limit is None else limit), (offset or 0)
+
+
 @api.get(
     "/api/recordings",
-    "Search recordings by camera, room, case and time range",
-    query=("camera_id", "room_id", "case_id", "from", "to"),
+    "Search recordings in your scope by camera, room, case and time range, a page at a time",
+    query=(
+        "camera_id",
+        "room_id",
+        "case_id",
+        Query("from", "recordings with media after this ISO 8601 time"),
+        Query("to", "recordings started before this ISO 8601 time"),
+        *PAGING,
+    ),
+    description=PAGE_ANSWER,
 )
 async def search(request: web.Request) -> web.StreamResponse:
-    found = await _service(request).search(
+    limit, offset = _paging(request)
+    page = await _service(request).search(
         current_principal(request),
         camera_id=_query_int(request, "camera_id"),
         room_id=_query_int(request, "room_id"),
         case_id=_query_int(request, "case_id"),
         start=parse_time(request.query.get("from"), "from"),
         end=parse_time(request.query.get("to"), "to"),
+        limit=limit,
+        offset=offset,
     )
-    return web.json_response({"recordings": found})
+    return web.json_response(page_json(page))
 
 
 @api.get("/api/recordings/public-key", "The gateway's recording-signing public key (PEM)")
@@ -219,11 +272,9 @@ async def segment(request: web.Request) -> web.StreamResponse:
 
 @api.get("/api/recordings/{recording_id}/segments/{index}.jpg", "Thumbnail of a segment (JPEG)")
 async def segment_thumbnail(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    rid, index = request.match_info["recording_id"], _int(request, "index")
-    path = await service.segment_file(current_principal(request), rid, index, audit=False)
-    cache = service.data_dir / "thumbnails" / rid / f"{index}.jpg"
-    data = await asyncio.to_thread(thumbnail, path, cache)
+    data = await _service(request).thumbnail(
+        current_principal(request), request.match_info["recording_id"], _int(request, "index")
+    )
     return web.Response(body=data, content_type="image/jpeg")
 
 
@@ -247,12 +298,18 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return web.json_response({"link_id": link, "case_id": case_id}, status=201)
 
 
-@api.get("/api/cases/{case_id}/recordings", "The recordings attached to a case")
+@api.get(
+    "/api/cases/{case_id}/recordings",
+    "The recordings attached to a case (those in your scope), a page at a time",
+    query=PAGING,
+    description=PAGE_ANSWER,
+)
 async def case_recordings(request: web.Request) -> web.StreamResponse:
-    found = await _service(request).search(
-        current_principal(request), case_id=_int(request, "case_id")
+    limit, offset = _paging(request)
+    page = await _service(request).search(
+        current_principal(request), case_id=_int(request, "case_id"), limit=limit, offset=offset
     )
-    return web.json_response({"recordings": found})
+    return web.json_response(page_json(page))
 
 
 @api.delete("/api/cases/{case_id}/recordings/{link_id}", "Detach a recording from a case")
@@ -328,58 +385,15 @@ async def export_download(request: web.Request) -> web.StreamResponse:
 )
 async def set_policy(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, PolicyBody)
-    actor = current_principal(request)
     room_id = _int(request, "room_id")
-    try:
-        windows = [
-            WeeklyWindow(
-                frozenset(w.weekdays),
-                datetime.strptime(w.start, "%H:%M").time(),
-                datetime.strptime(w.end, "%H:%M").time(),
-            )
-            for w in body.windows
-        ]
-    except ValueError as exc:
-        raise InvalidInputError(f"schedule window: {exc}") from None
-    if body.mode is RecordingMode.SCHEDULE and not windows:
-        raise InvalidInputError("a schedule policy needs at least one weekly window")
-    if body.mode is RecordingMode.MANUAL:
-        raise InvalidInputError("manual is not a room policy; start recordings by hand instead")
-    db = _service(request).db
-    async with db.transaction() as session:
-        room = await session.get(Room, room_id)
-        if room is None:
-            raise InvalidInputError(f"there is no room {room_id}")
-        authorize(actor, Permission.RECORDING_CONTROL, room.unit_code)
-        row = await session.get(RoomPolicyRow, room_id)
-        if row is None:
-            row = RoomPolicyRow(room_id=room_id)
-            session.add(row)
-        row.mode = body.mode.value
-        row.windows = json.dumps(
-            [
-                [sorted(w.weekdays), w.start.strftime("%H:%M"), w.end.strftime("%H:%M")]
-                for w in windows
-            ]
-        )
-        row.updated_by, row.updated_at = actor.actor, datetime.now(UTC)
-        await record(
-            session,
-            actor,
-            "recording.policy",
-            object_type="room",
-            object_id=room_id,
-            unit_code=room.unit_code,
-            detail={"mode": body.mode.value, "windows": row.windows},
-        )
+    policy = await _service(request).set_room_policy(
+        current_principal(request),
+        room_id,
+        body.mode,
+        [(w.weekdays, w.start, w.end) for w in body.windows],
+    )
     if HOUSEKEEPER in request.app:
         request.app[HOUSEKEEPER].wake()  # the new policy applies now, not at the next round
     return web.json_response(
-        {"room_id": room_id, "mode": body.mode.value, "windows": json.loads(row.windows)}
+        {"room_id": room_id, "mode": policy.mode.value, "windows": policy_windows(policy)}
     )
-
-
-async def room_policies(request: web.Request) -> dict[int, str]:
-    async with _service(request).db.transaction() as session:
-        rows = (await session.scalars(select(RoomPolicyRow))).all()
-    return {r.room_id: r.mode for r in rows}

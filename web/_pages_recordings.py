@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from core import Permission, authorize
+from recordings import TimelineSpan
 
 from ._api_recordings import _service
 from ._context import current_principal
@@ -27,27 +28,22 @@ def _percent(moment: datetime, day_start: datetime) -> float:
     return min(100.0, max(0.0, (moment - day_start).total_seconds() / DAY * 100))
 
 
-def timeline_rows(recordings: list[dict[str, Any]], day_start: datetime) -> list[dict[str, Any]]:
+def timeline_rows(spans: list[TimelineSpan], day_start: datetime) -> list[dict[str, Any]]:
     """Per camera: bars of recorded media and gaps, as left/width percentages of the day."""
     rows: dict[Any, dict[str, Any]] = {}
     day_end = day_start + timedelta(days=1)
-    for rec in recordings:
-        row = rows.setdefault(rec["camera_id"], {"camera_id": rec["camera_id"], "bars": []})
-        for kind, items in (("media", rec["segments"]), ("gap", rec["gaps"])):
-            for item in items:
-                start = datetime.fromisoformat(item["start"])
-                end = datetime.fromisoformat(item["end"])
-                if end <= day_start or start >= day_end:
-                    continue
-                left = _percent(start, day_start)
-                width = max(0.05, _percent(end, day_start) - left)
-                title = f"{start.astimezone(ZONE):%H:%M:%S}–{end.astimezone(ZONE):%H:%M:%S}"
-                if kind == "gap":
-                    title += f" {item['reason']}"
-                bar = {"kind": kind, "left": round(left, 3), "width": round(width, 3)}
-                bar |= {"title": title, "recording": rec["id"]}
-                bar["segment"] = item.get("index")
-                row["bars"].append(bar)
+    for span in spans:
+        if span.end <= day_start or span.start >= day_end:
+            continue
+        row = rows.setdefault(span.camera_id, {"camera_id": span.camera_id, "bars": []})
+        left = _percent(span.start, day_start)
+        width = max(0.05, _percent(span.end, day_start) - left)
+        title = f"{span.start.astimezone(ZONE):%H:%M:%S}–{span.end.astimezone(ZONE):%H:%M:%S}"
+        if span.kind == "gap":
+            title += f" {span.reason}"
+        bar = {"kind": span.kind, "left": round(left, 3), "width": round(width, 3)}
+        bar |= {"title": title, "recording": span.recording_id, "segment": span.segment}
+        row["bars"].append(bar)
     return sorted(rows.values(), key=lambda r: (r["camera_id"] is None, r["camera_id"] or 0))
 
 
@@ -61,12 +57,12 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
         day = datetime.now(ZONE).date()
     day_start = datetime(day.year, day.month, day.day, tzinfo=ZONE).astimezone(UTC)
     camera = request.query.get("camera_id", "")
-    found = await _service(request).search(
-        actor,
-        camera_id=int(camera) if camera.isdigit() else None,
-        start=day_start,
-        end=day_start + timedelta(days=1),
-    )
+    camera_id = int(camera) if camera.isdigit() else None
+    day_end = day_start + timedelta(days=1)
+    service = _service(request)
+    # The table lists the day's newest page; the timeline shows every segment of the day.
+    found = await service.search(actor, camera_id=camera_id, start=day_start, end=day_end)
+    spans = await service.timeline(actor, start=day_start, end=day_end, camera_id=camera_id)
     return render_page(
         request,
         "recordings.html",
@@ -74,8 +70,8 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
             "day": day.isoformat(),
             "prev_day": (day - timedelta(days=1)).isoformat(),
             "next_day": (day + timedelta(days=1)).isoformat(),
-            "rows": timeline_rows(found, day_start),
-            "recordings": found,
+            "rows": timeline_rows(spans, day_start),
+            "recordings": found.recordings,
             "camera_id": camera,
             "hours": list(range(0, 25, 3)),
         },

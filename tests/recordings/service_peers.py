@@ -38,7 +38,7 @@ async def rig(
 
     app = create_app(settings)
     service = app[RECORDINGS]
-    service.settings = ServiceSettings(segment_seconds=2.0, gap_after=1.0)
+    service.recorder.settings = ServiceSettings(segment_seconds=2.0, gap_after=1.0)
     client = await aiohttp_client(app)
     async with app[DB].transaction() as session:
         room_id = await session.scalar(

@@ -112,7 +112,9 @@ async def test_export_package_verifies_with_watermark(
             f"recordings/{rid}/manifest.json",
         } <= set(names)
         # originals are byte for byte the recorded files
-        original = r.service.root / (await r.service.get_row(rid)).path / segments[0]["name"]
+        original = (
+            r.service.archive.root / (await r.service.get_row(rid)).path / segments[0]["name"]
+        )
         assert zf.read(f"recordings/{rid}/{segments[0]['name']}") == original.read_bytes()
         viewing = tmp_path / "viewing.mp4"
         viewing.write_bytes(zf.read("viewing-copy.mp4"))

@@ -22,6 +22,7 @@ from recordings._policy import (
     legal_hold,
     low_disk_plan,
     retention_decisions,
+    room_policy,
     should_record,
 )
 
@@ -109,6 +110,25 @@ def test_room_policies() -> None:
     assert should_record(RoomPolicy(RecordingMode.CONTINUOUS), sunday_9, session_running=False)
     with pytest.raises(ValueError, match="after its start"):
         WeeklyWindow(frozenset({0}), time(9), time(8))
+
+
+def test_room_policy_from_the_callers_choice() -> None:
+    policy = room_policy("schedule", [([0, 1], "08:00", "17:30")])
+    assert policy == RoomPolicy(
+        RecordingMode.SCHEDULE, (WeeklyWindow(frozenset({0, 1}), time(8), time(17, 30)),)
+    )
+    assert room_policy("off", []) == RoomPolicy(RecordingMode.OFF)
+    assert room_policy("session", []).mode is RecordingMode.SESSION
+    for mode, windows, words in [
+        ("manual", [], "manual is not a room policy"),
+        ("sometimes", [], "one of off, continuous, schedule, session, not 'sometimes'"),
+        ("schedule", [], "needs at least one weekly window"),
+        ("schedule", [([0], "9", "10:00")], "schedule window 1: a time of day is HH:MM"),
+        ("schedule", [([7], "08:00", "09:00")], "schedule window 1: weekdays must be among"),
+        ("continuous", [([0], "08:00", "09:00"), ([0], "10:00", "09:00")], "window 2: .*after"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            room_policy(mode, windows)
 
 
 def test_time_ranges() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from camera_registry import CameraChanges
 from core import SYSTEM, Room, Settings
 from recordings import RoomPolicyRow, reindex, verify_recording
-from recordings._caselinks import JOURNAL_NAME
+from recordings._link_journal import JOURNAL_NAME
 from recordings._models import RecordingCaseRow, RecordingRow, RecordingSegmentRow
 from simulator import SimulatedCamera
 from tests.helpers import login
@@ -151,14 +151,14 @@ async def test_disabled_camera_ends_the_recording(gateway: Rig) -> None:
     await asyncio.sleep(3.0)
     registry = r.client.app[CAMERA_REGISTRY]
     await registry.update(SYSTEM, r.camera_id, CameraChanges(enabled=False))
-    await until(lambda: row.id not in r.service.writers, 10)
-    await r.service._drain()
+    await until(lambda: row.id not in r.service.recorder.writers, 10)
+    await r.service.recorder.drain()
     done = await stopped(r, row.id)
     assert done.state == "stopped", done.state
     assert done.stop_reason == "camera removed or disabled in the gateway: its stream ended"
     assert done.segment_count >= 1
     report = await asyncio.to_thread(
-        verify_recording, r.service.directory(done), r.service.signing_key().public
+        verify_recording, r.service.archive.directory(done), r.service.signing_key().public
     )
     assert report.ok, report.summary()
 
@@ -178,13 +178,13 @@ async def test_metrics_show_recording_and_backpressure(
     monkeypatch.setattr(_mux.SegmentMuxer, "write", slow_write)
     await until(lambda: r.manager.state(r.camera_id).online, 15)
     row = await r.service.start_recording(SYSTEM, r.camera_id, "慢盘测试")
-    writer = r.service.writers[row.id]
+    writer = r.service.recorder.writers[row.id]
     await until(lambda: writer.stats.backpressure >= 1, 20)
     text = await (await r.client.get("/metrics")).text()
     assert metric(text, "gateway_recording_active", r.camera_id) == 1.0
     assert metric(text, "gateway_recording_backpressure_total", r.camera_id) >= 1
     await r.service.stop_recording(SYSTEM, row.id, "done")
-    stats = r.service.finished_stats[str(r.camera_id)]
+    stats = r.service.recorder.finished_stats[str(r.camera_id)]
     text = await (await r.client.get("/metrics")).text()
     assert metric(text, "gateway_recording_active", r.camera_id) == 0.0
     assert metric(text, "gateway_recording_backpressure_total", r.camera_id) == stats.backpressure
@@ -223,18 +223,18 @@ async def test_reindex_restores_case_links(gateway: Rig) -> None:
     response = await r.client.delete(f"/api/cases/{detached}/recordings/{link_id}", headers=headers)
     assert response.status in (200, 204), await response.text()
     before = {c["case_id"]: c for c in detail["cases"] if c["case_id"] != detached}
-    directory = r.service.root / (await stopped(r, rid)).path
+    directory = r.service.archive.root / (await stopped(r, rid)).path
     assert len((directory / JOURNAL_NAME).read_bytes().splitlines()) == 4
     # the database loses the recording index and every link; one case is gone too
     async with r.db.transaction() as session:
         await session.execute(delete(RecordingCaseRow))
         await session.execute(delete(RecordingSegmentRow))
         await session.execute(delete(RecordingRow).where(RecordingRow.id == rid))
-    from recordings._links import CASES
+    from recordings._foreign_tables import CASES
 
     async with r.db.transaction() as session:
         await session.execute(delete(CASES).where(CASES.c.id == gone))
-    report = await reindex(r.db, r.service.root, r.service.signing_key())
+    report = await reindex(r.db, r.service.archive.root, r.service.signing_key())
     assert rid in report.indexed and len(report.links_restored) == 1, report.summary()
     assert any("no longer exists" in s for s in report.links_skipped)
     after = await (await r.client.get(f"/api/recordings/{rid}")).json()
@@ -243,6 +243,6 @@ async def test_reindex_restores_case_links(gateway: Rig) -> None:
     for field in ("case_id", "case_number", "note", "attached_by", "start", "end"):
         assert restored.get(field) == before[kept].get(field), field
     # a second reindex adds nothing twice
-    report = await reindex(r.db, r.service.root, r.service.signing_key())
+    report = await reindex(r.db, r.service.archive.root, r.service.signing_key())
     assert report.links_restored == []
     assert len((await (await r.client.get(f"/api/recordings/{rid}")).json())["cases"]) == 1

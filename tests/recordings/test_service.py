@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from core import SYSTEM, AuditEntry, Settings
 from recordings import LegalHoldError, reindex
-from recordings._links import CASES
+from recordings._foreign_tables import CASES
 from recordings._models import RecordingRow, RecordingSegmentRow
 from simulator import SimulatedCamera
 from tests.helpers import login
@@ -111,11 +111,11 @@ async def test_record_play_and_scope(gateway: Rig, no_blocking: None) -> None:
     assert page.status == 200 and rid in await page.text()
     verify = await (await r.client.get(f"/api/recordings/{rid}/verify")).json()
     assert verify["ok"], verify
-    # another village's operator sees nothing of it
+    # another village's operator sees nothing of it: not even that it exists
     r.client.session.cookie_jar.clear()
     csrf = await login(r.client, "nmq.watch")
-    assert (await r.client.get(f"/api/recordings/{rid}")).status == 403
-    assert (await r.client.get(url)).status == 403
+    assert (await r.client.get(f"/api/recordings/{rid}")).status == 404
+    assert (await r.client.get(url)).status == 404
     listed = await (await r.client.get("/api/recordings")).json()
     assert listed["recordings"] == []
     response = await r.client.post(
@@ -157,7 +157,7 @@ async def test_legal_hold_survives_retention_and_low_disk(gateway: Rig) -> None:
     assert [d.delete for d in decisions if d.recording_id == held] == [False]
     with pytest.raises(LegalHoldError):
         await r.housekeeper.delete(SYSTEM, held, "tidy up")
-    held_dir = r.service.root / (await _row(r, held)).path
+    held_dir = r.service.archive.root / (await _row(r, held)).path
     assert held_dir.is_dir()
     # the case closes; after its type's retention the recording may go
     async with r.db.transaction() as session:
@@ -188,7 +188,7 @@ async def test_reindex_restores_the_index(gateway: Rig, tmp_path: Path) -> None:
         await session.execute(delete(RecordingSegmentRow))
         await session.execute(delete(RecordingRow).where(RecordingRow.id == rid))
     assert (await r.client.get(f"/api/recordings/{rid}")).status == 404
-    report = await reindex(r.db, r.service.root, r.service.signing_key())
+    report = await reindex(r.db, r.service.archive.root, r.service.signing_key())
     assert report.indexed == [rid]
     after = await (await r.client.get(f"/api/recordings/{rid}")).json()
     assert after["segments"] == before["segments"]

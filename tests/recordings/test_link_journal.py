@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from recordings import SigningKey
-from recordings._caselinks import JOURNAL_NAME, CaseLink, append, entry, read
+from recordings._link_journal import JOURNAL_NAME, CaseLink, append, entry, read
 
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
