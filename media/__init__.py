@@ -35,6 +35,9 @@ from ._g711 import (
 from ._h264 import NAL_IDR, NAL_PPS, NAL_SPS, H264Depacketizer, H264Packetizer, Sps, parse_sps
 from ._h265 import H265Depacketizer, H265Packetizer
 from ._nal import START_CODE, split_annexb
+from ._ps import PS_STREAM_TYPES, PsMuxer
+from ._ps_demux import PsDemuxer, PsFrame
+from ._ps_rtp import PsPacketizer, Rfc4571Decoder, encode_rfc4571
 from ._rtcp import (
     Bye,
     ReceiverReport,
@@ -77,6 +80,7 @@ __all__ = [
     "NAL_IDR",
     "NAL_PPS",
     "NAL_SPS",
+    "PS_STREAM_TYPES",
     "START_CODE",
     "AacDepacketizer",
     "AudioFormatError",
@@ -94,10 +98,15 @@ __all__ = [
     "ManscdpError",
     "MediaFormatError",
     "MediaFrame",
+    "PsDemuxer",
     "PsError",
+    "PsFrame",
+    "PsMuxer",
+    "PsPacketizer",
     "ReceiverReport",
     "ReceptionStats",
     "ReportBlock",
+    "Rfc4571Decoder",
     "RtcpError",
     "RtpError",
     "RtpPacket",
@@ -122,6 +131,7 @@ __all__ = [
     "encode_interleaved",
     "encode_request",
     "encode_response",
+    "encode_rfc4571",
     "encode_rtcp",
     "g711_decode",
     "g711_encode",
