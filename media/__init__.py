@@ -7,7 +7,13 @@ only its format's error (a :class:`MediaFormatError`, which is a ``ValueError``)
 """
 
 from ._aac import AacDepacketizer
-from ._digest import Challenge, DigestAuthenticator, parse_www_authenticate
+from ._digest import (
+    Challenge,
+    DigestAuthenticator,
+    digest_challenge,
+    parse_www_authenticate,
+    verify_digest,
+)
 from ._errors import (
     AudioFormatError,
     DigestError,
@@ -34,6 +40,7 @@ from ._g711 import (
 )
 from ._h264 import NAL_IDR, NAL_PPS, NAL_SPS, H264Depacketizer, H264Packetizer, Sps, parse_sps
 from ._h265 import H265Depacketizer, H265Packetizer
+from ._mansrtsp import MansRtsp, parse_mansrtsp
 from ._nal import START_CODE, split_annexb
 from ._ps import PS_STREAM_TYPES, PsMuxer
 from ._ps_demux import PsDemuxer, PsFrame
@@ -75,6 +82,27 @@ from ._sdp import (
     resolve_control,
     rtsp_controls,
 )
+from ._sip import (
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    SipStreamDecoder,
+    parse_sip,
+    response_to,
+)
+from ._sip_headers import (
+    CSeq,
+    NameAddr,
+    SipUri,
+    Via,
+    new_branch,
+    new_call_id,
+    new_tag,
+    parse_cseq,
+    parse_name_addr,
+    parse_sip_uri,
+    parse_via,
+)
 
 __all__ = [
     "NAL_IDR",
@@ -85,6 +113,7 @@ __all__ = [
     "AacDepacketizer",
     "AudioFormatError",
     "Bye",
+    "CSeq",
     "Challenge",
     "DigestAuthenticator",
     "DigestError",
@@ -95,9 +124,11 @@ __all__ = [
     "H265Depacketizer",
     "H265Error",
     "H265Packetizer",
+    "MansRtsp",
     "ManscdpError",
     "MediaFormatError",
     "MediaFrame",
+    "NameAddr",
     "PsDemuxer",
     "PsError",
     "PsFrame",
@@ -121,13 +152,20 @@ __all__ = [
     "SenderReport",
     "SessionDescription",
     "SipFormatError",
+    "SipMessage",
+    "SipRequest",
+    "SipResponse",
+    "SipStreamDecoder",
+    "SipUri",
     "SourceDescription",
     "Sps",
     "TimestampUnwrapper",
     "TrackInfo",
+    "Via",
     "alaw_decode",
     "alaw_encode",
     "build_rtp",
+    "digest_challenge",
     "encode_interleaved",
     "encode_request",
     "encode_response",
@@ -135,17 +173,28 @@ __all__ = [
     "encode_rtcp",
     "g711_decode",
     "g711_encode",
+    "new_branch",
+    "new_call_id",
+    "new_tag",
     "ntp_timestamp",
+    "parse_cseq",
+    "parse_mansrtsp",
+    "parse_name_addr",
     "parse_rtcp",
     "parse_rtp",
     "parse_sdp",
+    "parse_sip",
+    "parse_sip_uri",
     "parse_sps",
+    "parse_via",
     "parse_www_authenticate",
     "resolve_control",
+    "response_to",
     "rtsp_controls",
     "sequence_delta",
     "split_annexb",
     "timestamp_delta",
     "ulaw_decode",
     "ulaw_encode",
+    "verify_digest",
 ]
