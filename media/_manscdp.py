@@ -53,12 +53,19 @@ CHARSETS = ("GB2312", "GB18030", "UTF-8")
 MAX_MANSCDP_BYTES = 256 * 1024
 MAX_DEPTH = 32
 _CODECS = {"GB2312": "gb2312", "GB18030": "gb18030", "UTF-8": "utf-8"}
+# Declared names we act on; any other declaration is ignored (a body may not choose an
+# arbitrary Python codec: "punycode" or "utf-16" would only produce errors or garbage).
 _ALIASES = {
     "gb2312": "GB2312",
+    "gb_2312-80": "GB2312",
+    "euc-cn": "GB2312",
     "gbk": "GB18030",
+    "cp936": "GB18030",
     "gb18030": "GB18030",
     "utf-8": "UTF-8",
     "utf8": "UTF-8",
+    "us-ascii": "UTF-8",
+    "ascii": "UTF-8",
 }
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]{1,40})["']""")
 _PROLOG = re.compile(r"^\s*<\?xml.*?\?>", re.S)
@@ -83,7 +90,8 @@ def clean_text(text: str) -> str:
 def encode_manscdp(root: ET.Element, charset: str) -> bytes:
     """Serialise ``root`` with a prolog naming the charset of the bytes (see above).
 
-    Elements go one per line, unindented: readable in a capture, few bytes on UDP.
+    Elements go one per line, unindented: readable in a capture, few bytes on UDP
+    (``root`` is re-indented in place).
     """
     charset = normalise_charset(charset)
     ET.indent(root, space="")
@@ -167,19 +175,16 @@ class _Builder:
 
 
 def _decode(body: bytes, charset: str | None) -> tuple[str, str]:
-    declared = _DECLARED.match(body[:200])
-    candidates: list[str] = []
-    if declared is not None:
-        name = declared.group(1).decode("ascii").lower()
-        candidates.append(_ALIASES.get(name, name))
+    match = _DECLARED.match(body[:200])
+    declared = _ALIASES.get(match.group(1).decode("ascii").lower()) if match else None
+    candidates: list[str] = [declared] if declared else []
     if charset is not None:
         candidates.append(normalise_charset(charset))
-    candidates += ["GB18030", "UTF-8"] if declared is not None else ["UTF-8", "GB18030"]
+    candidates += ["GB18030", "UTF-8"] if match is not None else ["UTF-8", "GB18030"]
     for name in dict.fromkeys(candidates):
-        codec = "gb18030" if name == "GB2312" else _CODECS.get(name, name)
-        try:
-            return body.decode(codec), name
-        except (UnicodeDecodeError, LookupError):
+        try:  # GB2312 is read as GB18030, its superset: devices send GBK characters
+            return body.decode("gb18030" if name == "GB2312" else _CODECS[name]), name
+        except UnicodeDecodeError:
             continue
     return body.decode("gb18030", "replace"), "GB18030"
 

@@ -180,8 +180,12 @@ class PsMuxer:
     """Access units in, one PS packet (bytes) per access unit out.
 
     ``video`` is ``"H264"``, ``"H265"`` or None; ``audio`` is ``"PCMA"``, ``"PCMU"`` or
-    None.  The PSM lists exactly these tracks.  The muxer keeps only a packet counter:
-    give each PS packet to :class:`media.PsPacketizer` with the same PTS.
+    None.  The PSM lists exactly these tracks.  The muxer keeps only a packet counter.
+    Hand each PS packet to :class:`media.PsPacketizer` with its PTS as the timestamp::
+
+        pts, ps = muxer.mux(frame)
+        for packet in packetizer.packetize(ps, pts):
+            ...
     """
 
     __slots__ = ("_packets", "_streams", "audio_codec", "video_codec")
@@ -234,11 +238,15 @@ class PsMuxer:
             out += pes_packets(AUDIO_STREAM_ID, view[offset : offset + step], part_pts)
         return b"".join(out)
 
-    def mux(self, frame: MediaFrame) -> bytes:
-        """A hub :class:`media.MediaFrame` → PS; its timestamp is rescaled to 90 kHz."""
-        pts = frame.timestamp * 90000 // frame.clock_rate
+    def mux(self, frame: MediaFrame) -> tuple[int, bytes]:
+        """A hub :class:`media.MediaFrame` → (90 kHz PTS, PS packet).
+
+        The frame's timestamp is rescaled to 90 kHz (audio too: one RTP stream, one
+        clock); that PTS is the RTP timestamp to packetize the PS packet with.
+        """
+        pts = (frame.timestamp * 90000 // frame.clock_rate) & _PTS_MASK
         if frame.codec == self.video_codec:
-            return self.mux_video(frame.data, pts, keyframe=frame.keyframe)
+            return pts, self.mux_video(frame.data, pts, keyframe=frame.keyframe)
         if frame.codec == self.audio_codec:
-            return self.mux_audio(frame.data, pts)
+            return pts, self.mux_audio(frame.data, pts)
         raise ValueError(f"this PS muxer does not carry {frame.codec!r}")

@@ -143,6 +143,12 @@ class PsDemuxer:
             )
         return out
 
+    def reset(self) -> None:
+        """Forget buffered bytes and the frame in progress (after RTP loss); keep the PSM."""
+        self._buf.clear()
+        self._frame = None
+        self._since_unit = 0
+
     def flush(self) -> list[PsFrame]:
         """End the video frame in progress (call at the end of a PS packet or stream)."""
         out: list[PsFrame] = []

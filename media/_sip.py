@@ -384,7 +384,8 @@ def response_to(
     body: bytes = b"",
     source: tuple[str, int] | None = None,
 ) -> SipResponse:
-    """The response to ``request``: its Via(s), From, To, Call-ID and CSeq, then ``headers``.
+    """The response to ``request``: its Via(s), From, To, Call-ID and CSeq (and
+    Record-Route on 1xx/2xx), then ``headers`` — Contact, Expires, Date … are the caller's.
 
     A To without a tag gets ``to_tag`` (a new one if None) unless the status is 100
     (RFC 3261 §8.2.6.2).  ``source`` — the (host, port) the request came from — is
@@ -403,5 +404,7 @@ def response_to(
         if name == "To" and status > 100 and parse_name_addr(value).tag is None:
             value = f"{value};tag={to_tag or new_tag()}"
         copied.append((name, value))
+    if 100 < status < 300:  # a dialog-creating answer keeps the proxies' route (§12.1.1)
+        copied += [("Record-Route", v) for v in request.header_all("Record-Route")]
     copied += headers
     return SipResponse(status, reason or REASONS.get(status, "Unknown"), tuple(copied), body)

@@ -229,6 +229,19 @@ def test_queries_and_notifies_from_the_platform() -> None:
             None,
             "ok",
         ),
+        *[
+            (
+                f'<?xml version="1.0" encoding="{name}"?><R><CmdType>x</CmdType><SN>1</SN><Name>ok</Name></R>'.encode(),
+                None,
+                "ok",
+            )
+            for name in ("punycode", "utf-16", "idna", "rot13", "uu")
+        ],
+        (
+            b'<?xml version="1.0" encoding="EUC-CN"?><R><CmdType>x</CmdType><SN>1</SN><Name>\xba\xa3</Name></R>',
+            None,
+            "海",
+        ),
     ],
 )
 def test_sloppy_devices_still_parse(body: bytes, charset: str | None, name: str) -> None:

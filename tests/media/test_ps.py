@@ -178,7 +178,9 @@ def test_mux_media_frames_rescales_to_90khz() -> None:
     video = MediaFrame("video", "H265", 90000, 123456, True, b"\x00\x00\x01\x26\x01\xaa", 0.0)
     audio = MediaFrame("audio", "PCMU", 8000, 8000, False, b"\xff" * 160, 0.0)
     demuxer = PsDemuxer()
-    out = demuxer.feed(muxer.mux(video) + muxer.mux(audio)) + demuxer.flush()
+    (video_pts, video_ps), (audio_pts, audio_ps) = muxer.mux(video), muxer.mux(audio)
+    assert (video_pts, audio_pts) == (123456, 90000)
+    out = demuxer.feed(video_ps + audio_ps) + demuxer.flush()
     assert [(f.codec, f.pts) for f in out] == [("PCMU", 90000), ("H265", 123456)]
     with pytest.raises(ValueError, match="does not carry"):
         muxer.mux(MediaFrame("audio", "PCMA", 8000, 0, False, b"", 0.0))
@@ -221,6 +223,18 @@ def test_demuxer_resyncs_after_garbage_between_packets() -> None:
     frames = demuxer.feed(packets[0] + packets[1] + junk + b"".join(packets[2:])) + demuxer.flush()
     assert [f.pts for f in frames] == [i * 3600 for i in range(6)]
     assert demuxer.skipped == len(junk)
+
+
+def test_reset_after_loss_drops_the_broken_frame_only() -> None:
+    muxer = PsMuxer()
+    packets = [muxer.mux_video(f, i, keyframe=i == 0) for i, f in enumerate(_frames(4, [3000] * 3))]
+    demuxer = PsDemuxer()
+    assert demuxer.feed(packets[0]) == [] and demuxer.flush()[0].pts == 0
+    demuxer.feed(packets[1][:1400])  # the rest of frame 1 is lost
+    demuxer.reset()
+    frames = demuxer.feed(packets[2]) + demuxer.flush()
+    assert [(f.pts, f.codec) for f in frames] == [(2, "H264")]  # the PSM is remembered
+    assert demuxer.buffered == 0
 
 
 def test_a_stream_that_is_not_ps_raises_ps_error() -> None:

@@ -156,6 +156,12 @@ def test_wvp_invite_and_its_sdp() -> None:
     assert [name for name, _ in ok.headers] == ["Via", "From", "To", "Call-ID", "CSeq"]
     trying = response_to(msg, 100)
     assert trying.reason == "Trying" and trying.to_addr.tag is None
+    routed = msg.with_header("Record-Route", "<sip:10.0.0.9;lr>, <sip:10.0.0.8;lr>")
+    contact = ("Contact", "<sip:34020000001320000001@192.168.1.20:5060>")
+    ok = response_to(routed, 200, headers=[contact], body=b"v=0\r\n")
+    assert ok.header_all("Record-Route") == ["<sip:10.0.0.9;lr>", "<sip:10.0.0.8;lr>"]
+    assert ok.headers[-1] == contact and parse_sip(ok.encode()) == ok
+    assert response_to(routed, 486).header("Record-Route") is None
 
 
 def test_compact_forms_and_multiple_vias() -> None:
