@@ -4,18 +4,30 @@ Pure core.  Cameras send one or several ``WWW-Authenticate`` headers; Digest is 
 over Basic because Basic puts the password on the wire.  Digest supports ``qop=auth``
 (with ``nc``/``cnonce``) and the older no-qop form most cameras use; MD5, MD5-sess and
 SHA-256.
+
+The server side is here too, for the simulated GB/T 28181 upper platform in tests:
+:func:`digest_challenge` writes a ``WWW-Authenticate`` value the way wvp does, and
+:func:`verify_digest` checks an ``Authorization`` value against the password, hashing
+the ``uri`` the client put in the header (as wvp does, gb28181.md §2.4).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["Challenge", "DigestAuthenticator", "parse_www_authenticate"]
+__all__ = [
+    "Challenge",
+    "DigestAuthenticator",
+    "digest_challenge",
+    "parse_www_authenticate",
+    "verify_digest",
+]
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
@@ -134,3 +146,57 @@ class DigestAuthenticator:
         if "opaque" in p:
             fields.append(f'opaque="{p["opaque"]}"')
         return "Digest " + ", ".join(fields)
+
+
+def digest_challenge(realm: str, nonce: str | None = None, *, qop: bool = True) -> str:
+    """A ``WWW-Authenticate`` value as wvp sends it (``qop="auth"``, MD5); ``nonce``
+    defaults to 128 random bits in hex."""
+    nonce = nonce or os.urandom(16).hex()
+    qop_part = 'qop="auth",' if qop else ""
+    return f'Digest realm="{realm}",{qop_part}nonce="{nonce}",algorithm=MD5'
+
+
+def verify_digest(
+    authorization: str,
+    *,
+    method: str,
+    password: str,
+    realm: str | None = None,
+    nonce: str | None = None,
+    username: str | None = None,
+) -> bool:
+    """True when ``authorization`` (an ``Authorization`` header value) proves ``password``.
+
+    ``realm``, ``nonce`` and ``username``, when given, must equal what the header says
+    (the server's own realm, the nonce it issued, the account it expects).  Anything
+    malformed, another scheme or an unknown algorithm is simply False.
+    """
+    challenges = parse_www_authenticate([authorization])
+    if len(challenges) != 1 or challenges[0].scheme != "digest":
+        return False
+    p = challenges[0].params
+    algorithm = p.get("algorithm", "MD5").lower()
+    if algorithm not in _HASHES or not all(k in p for k in ("username", "nonce", "uri")):
+        return False
+    expected = {"realm": realm, "nonce": nonce, "username": username}
+    if any(want is not None and p.get(key, "") != want for key, want in expected.items()):
+        return False
+    algo = _HASHES[algorithm]
+
+    def h(text: str) -> str:
+        return algo(text.encode("utf-8")).hexdigest()
+
+    ha1 = h(f"{p['username']}:{p.get('realm', '')}:{password}")
+    qop = p.get("qop", "")
+    if algorithm == "md5-sess":
+        ha1 = h(f"{ha1}:{p['nonce']}:{p.get('cnonce', '')}")
+    ha2 = h(f"{method}:{p['uri']}")
+    if qop == "auth":
+        if "nc" not in p or "cnonce" not in p:
+            return False
+        want = h(f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
+    elif qop:
+        return False  # auth-int: never offered
+    else:
+        want = h(f"{ha1}:{p['nonce']}:{ha2}")
+    return hmac.compare_digest(want, p.get("response", "").lower())
