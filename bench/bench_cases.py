@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from cases import Month, compute_ledger
 from cases._models import CaseEscalationRow, CaseRow, CaseSessionRow
-from cases._reports import in_subtree, kpi_sql, ledger_sql
+from cases._report_sql import in_subtree, kpi_sql, ledger_sql
 from cases._store import load_snapshots
 from core import Database, Room, Unit, migrate
 

@@ -30,10 +30,10 @@ from cases._inputs import (
 )
 from cases._kpi import PetitionKpi
 from cases._ledger import LedgerConfig, MonthlyLedger, compute_ledger, cross_check
+from cases._ledger_service import LedgerInconsistentError, LedgerService, ReportRow
 from cases._mediation import MediationSessions
 from cases._recorder import NO_RECORDER_NOTE, RecordingRef, SessionRecorder
-from cases._reporting import LedgerInconsistentError, LedgerService, ReportRow
-from cases._reports import TrendPoint
+from cases._report_sql import TrendPoint
 from cases._rules import Assessment, DueEscalation, Flag, FlagKind, RulesConfig
 from cases._service import CaseService
 from cases._type_config import DisputeTypeInput, DisputeTypePatch, DisputeTypes

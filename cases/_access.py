@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from cases._errors import CaseNotFoundError
 from cases._facts import CaseFacts
 from cases._models import CaseEscalationRow, CaseEventRow, CaseRow, CaseSessionRow
-from cases._reports import in_subtree
+from cases._report_sql import in_subtree
 from cases._status import check_transition
 from cases._store import facts_of
 from cases._types import CaseStatus

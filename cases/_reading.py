@@ -18,7 +18,7 @@ from cases._errors import InvalidCaseInputError
 from cases._inputs import CaseQuery
 from cases._mediation import session_view
 from cases._models import CaseEscalationRow, CaseEventRow, CasePartyRow, CaseRow, CaseSessionRow
-from cases._reports import china_midnight, in_subtree
+from cases._report_sql import china_midnight, in_subtree
 from cases._rules import Assessment, RulesConfig, assess
 from cases._store import load_snapshots, split_townships
 from cases._types import CaseStatus, Channel, parse_choice

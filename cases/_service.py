@@ -3,7 +3,7 @@ petitions, mediator assignment and audited reveal of a party's personal data.
 
 Every method runs in one transaction and writes its audit entry in it; every refusal is
 raised before anything is written, so a refused request changes nothing.  Mediation
-sessions live in :mod:`cases._mediation`, ledgers and the KPI in :mod:`cases._reporting`.
+sessions live in :mod:`cases._mediation`, ledgers and the KPI in :mod:`cases._ledger_service`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from cases._models import (
 )
 from cases._reading import detail, search_conditions, summaries
 from cases._recorder import SessionRecorder
-from cases._reports import china_midnight
+from cases._report_sql import china_midnight
 from cases._rules import RulesConfig, check_escalation, check_leader_charge
 from cases._status import check_reopen
 from cases._type_config import DisputeTypes, load_catalogue

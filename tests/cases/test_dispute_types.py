@@ -22,7 +22,7 @@ from cases import (
 from cases._dispute_types import DisputeTypeCatalogue, DisputeTypeDef
 from cases._errors import UnknownChoiceError
 from cases._models import CaseRow
-from cases._reports import in_subtree
+from cases._report_sql import in_subtree
 from cases._store import load_snapshots
 from cases._type_config import load_catalogue
 from core import AuditEntry, Database, PermissionDeniedError, Role

@@ -1,6 +1,6 @@
 """Ledgers, snapshots, the due board and the KPI through the database path.
 
-The SQL aggregation (``cases._reports``) must give exactly the numbers of the pure core
+The SQL aggregation (``cases._report_sql``) must give exactly the numbers of the pure core
 (``compute_ledger`` / ``petition_kpi`` over snapshots loaded case by case): checked on a
 hand-built month with numbers worked out below, and on a randomly seeded quarter.
 """
@@ -25,9 +25,9 @@ from cases import (
 from cases._calendar import CHINA_TZ, china_date
 from cases._errors import InvalidCaseInputError, LedgerNotReadyError
 from cases._kpi import petition_kpi
+from cases._ledger_service import LedgerInconsistentError
 from cases._models import CaseRow, LedgerSnapshotRow
-from cases._reporting import LedgerInconsistentError
-from cases._reports import in_subtree, kpi_sql, ledger_sql
+from cases._report_sql import in_subtree, kpi_sql, ledger_sql
 from cases._store import load_snapshots
 from cases._types import Channel, DisputeType, Stage
 from core import Database, Role, Unit

@@ -24,7 +24,7 @@ from cases._errors import InvalidCaseInputError, LedgerNotReadyError
 from cases._kpi import DEFAULT_LIMIT, PetitionKpi
 from cases._ledger import LedgerConfig, MonthlyLedger, cross_check
 from cases._models import LedgerSnapshotRow
-from cases._reports import TrendPoint, in_subtree, kpi_sql, ledger_sql, trend_sql
+from cases._report_sql import TrendPoint, in_subtree, kpi_sql, ledger_sql, trend_sql
 from cases._rules import RulesConfig
 from cases._views import LedgerSnapshot, ledger_from_json, ledger_to_json
 from core import (
