@@ -16,7 +16,7 @@ from ._errors import (
     StreamClosedError,
 )
 from ._health import HealthSampler, PictureMetrics, PictureVerdict, judge, measure
-from ._hub import HubStats, StreamHub, Subscription
+from ._hub import StreamHub, Subscription
 from ._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
 from ._manager import CameraManager, CameraSpec, CameraState, StateFeed, clock_warning
 from ._metrics import CameraCollector
@@ -33,6 +33,7 @@ from ._registry import (
     split_rtsp_url,
 )
 from ._rtsp_client import RtspClient, RtspState
+from ._stats import GapEvent, HubStats, IngestStats
 from ._substream import STREAMS, HubLease, Stream, SubStream, UnknownStreamError, parse_stream
 
 __all__ = [
@@ -56,10 +57,12 @@ __all__ = [
     "CameraTimeoutError",
     "CameraView",
     "DiscoveredDevice",
+    "GapEvent",
     "HealthSampler",
     "HubLease",
     "HubStats",
     "IngestEvent",
+    "IngestStats",
     "InvalidStreamUrlError",
     "MalformedMediaError",
     "OnvifAddress",

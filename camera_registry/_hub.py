@@ -19,29 +19,14 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from camera_registry._errors import StreamClosedError
+from camera_registry._stats import HubStats, LateFrames, RateMeter
 from media import MediaFrame, TrackInfo
 
 __all__ = ["HubStats", "StreamHub", "Subscription"]
 
 ALL_KINDS = frozenset({"video", "audio", "talk"})
-
-
-@dataclass(frozen=True, slots=True)
-class HubStats:
-    fps: float  # video frames per second over the last window
-    bitrate: float  # bits per second of all tracks over the last window
-    frames: int  # frames published since creation
-    keyframes: int
-    gaps: int  # RTP sequence gaps reported by the ingest
-    subscribers: int
-    cutbacks: int  # times a slow subscriber was cut back to the next keyframe
-    dropped: int  # frames slow subscribers lost through cut-backs
-    gop_frames: int  # frames in the cached GOP
-    gop_bytes: int
-    last_frame_age: float | None  # seconds since the last frame, None if none yet
 
 
 class Subscription:
@@ -164,7 +149,7 @@ class StreamHub:
         camera_id: str,
         *,
         gop_max_bytes: int = 16 * 1024 * 1024,
-        stats_window: float = 2.0,
+        stats_window: float = 5.0,
     ) -> None:
         self.camera_id = camera_id
         self.tracks: tuple[TrackInfo, ...] = ()
@@ -173,11 +158,12 @@ class StreamHub:
         self._gop_bytes = 0
         self._gop_valid = False
         self._gop_max_bytes = gop_max_bytes
-        self._window = stats_window
-        self._recent: deque[tuple[float, int, bool]] = deque()
+        self._meter = RateMeter(stats_window)
+        self._late = LateFrames()
         self._frames = 0
+        self._audio_frames = 0
         self._keyframes = 0
-        self._gaps = 0
+        self._bytes = 0
         self._cutbacks = 0
         self._dropped = 0
         self._last_arrival: float | None = None
@@ -186,9 +172,6 @@ class StreamHub:
     def set_tracks(self, tracks: Iterable[TrackInfo]) -> None:
         """The tracks of the current RTSP session (codecs, sprop …) for consumers."""
         self.tracks = tuple(tracks)
-
-    def note_gap(self, count: int = 1) -> None:
-        self._gaps += count
 
     def discontinuity(self) -> None:
         """A new session or SSRC: the cached GOP no longer matches what comes next."""
@@ -200,16 +183,20 @@ class StreamHub:
         """Hand a frame to every subscriber; never blocks.  Called on the event loop."""
         if self._closed:
             return
-        self._frames += 1
         size = len(frame.data)
         now = frame.arrival
-        self._last_arrival = now
         is_video = frame.kind == "video"
-        recent = self._recent
-        recent.append((now, size, is_video))
-        horizon = now - self._window
-        while recent[0][0] < horizon:
-            recent.popleft()
+        if is_video or frame.kind == "audio":  # "talk" is what we sent, not received
+            self._last_arrival = now
+            self._bytes += size
+            self._meter.add(now, size, is_video)
+            if is_video:
+                self._frames += 1
+                if frame.discontinuity:
+                    self._late.reset()
+                self._late.frame(now, frame.timestamp, frame.clock_rate)
+            else:
+                self._audio_frames += 1
         if is_video and frame.keyframe:
             self._keyframes += 1
             self._gop = [frame]
@@ -255,17 +242,16 @@ class StreamHub:
 
     def stats(self) -> HubStats:
         now = time.monotonic()
-        horizon = now - self._window
-        video = [t for t, _, v in self._recent if v and t >= horizon]
-        size = sum(s for t, s, _ in self._recent if t >= horizon)
-        span = video[-1] - video[0] if len(video) > 1 else 0.0
-        fps = (len(video) - 1) / span if span > 0 else 0.0
+        fps, bitrate = self._meter.rates(now)
         return HubStats(
+            window=self._meter.window,
             fps=fps,
-            bitrate=size * 8 / self._window,
+            bitrate=bitrate,
             frames=self._frames,
+            audio_frames=self._audio_frames,
             keyframes=self._keyframes,
-            gaps=self._gaps,
+            bytes=self._bytes,
+            late_frames=self._late.late,
             subscribers=len(self._subs),
             cutbacks=self._cutbacks,
             dropped=self._dropped,

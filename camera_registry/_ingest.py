@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from camera_registry._errors import (
     BackchannelUnavailableError,
@@ -27,9 +28,12 @@ from camera_registry._errors import (
 )
 from camera_registry._hub import StreamHub
 from camera_registry._rtsp_client import RtspClient
-from media import MediaFrame
+from camera_registry._stats import GapEvent, IngestStats
+from media import MediaFrame, TrackInfo
 
 __all__ = ["BACKOFF_STEPS", "CameraIngest", "IngestEvent", "describe_error"]
+
+log = logging.getLogger("gateway.cameras")
 
 BACKOFF_STEPS: tuple[float, ...] = (1, 2, 5, 10, 20, 30, 60)
 
@@ -93,7 +97,9 @@ class CameraIngest:
         self._task: asyncio.Task[None] | None = None
         self._client: RtspClient | None = None
         self.state: IngestEvent | None = None
-        self.sessions = 0  # sessions that reached PLAY
+        self._past = IngestStats()  # counters of the sessions that ended
+        self._last_gap: GapEvent | None = None
+        self._gap_logged = 0.0
 
     @property
     def client(self) -> RtspClient | None:
@@ -103,6 +109,17 @@ class CameraIngest:
     @property
     def online(self) -> bool:
         return self.state is not None and self.state.online
+
+    @property
+    def sessions(self) -> int:
+        """RTSP sessions that reached PLAY since the camera was added."""
+        return self.stats().sessions
+
+    def stats(self) -> IngestStats:
+        """Every session's counters so far, the running one included."""
+        client = self._client
+        total = self._past.plus(client.stats()) if client is not None else self._past
+        return replace(total, last_gap=self._last_gap)
 
     async def start(self) -> None:
         """Start the supervisor task; idempotent."""
@@ -116,9 +133,16 @@ class CameraIngest:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        client, self._client = self._client, None
+        client = self._retire()
         if client is not None:
             await client.close()
+
+    def _retire(self) -> RtspClient | None:
+        """Drop the running session, keeping its counters in the totals."""
+        client, self._client = self._client, None
+        if client is not None:
+            self._past = self._past.plus(client.stats())
+        return client
 
     def send_talk(self, g711: bytes) -> None:
         """Send talk audio (the backchannel codec, G.711) and publish it as the talk track."""
@@ -151,8 +175,23 @@ class CameraIngest:
     def _client_event(self, message: str) -> None:
         # SSRC change inside a session: the camera restarted its encoder or rebooted.
         self.hub.discontinuity()
-        self.hub.note_gap()
+        self._gap(message, 0)
         self._emit(True, message)
+
+    def _client_gap(self, track: TrackInfo, packets: int) -> None:
+        self._gap(
+            f"{packets} RTP packet{'s' if packets != 1 else ''} missing from the {track.kind} "
+            "stream: dropped by the camera or its server (nothing is lost in transit over "
+            "TCP), so the frames until the next keyframe are lost",
+            packets,
+        )
+
+    def _gap(self, reason: str, packets: int) -> None:
+        now = time.time()
+        self._last_gap = GapEvent(now, packets, reason)
+        if now - self._gap_logged >= 10.0:  # a lossy camera must not flood the log
+            self._gap_logged = now
+            log.warning("camera stream gap", extra={"camera": self.camera_id, "reason": reason})
 
     async def _run(self) -> None:
         attempt = 0
@@ -165,6 +204,7 @@ class CameraIngest:
                 backchannel=self._backchannel,
                 request_timeout=self._request_timeout,
                 on_event=self._client_event,
+                on_gap=self._client_gap,
             )
             self._client = client
             try:
@@ -176,16 +216,13 @@ class CameraIngest:
                 self._emit(False, describe_error(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 continue
-            self.sessions += 1
             frames_before = self.hub.stats().frames
             self.hub.discontinuity()
             self.hub.set_tracks(client.tracks)
             self._emit(True, "connected")
             reason = await self._watch(client)
-            gaps = client.gaps
-            self._client = None
+            self._retire()
             await client.close()
-            self.hub.note_gap(gaps)
             if self.hub.stats().frames > frames_before:
                 attempt = 0  # the session delivered media; start the backoff over
             delay = self._delay(attempt)

@@ -21,12 +21,13 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from camera_registry._errors import CameraNotFoundError, StreamClosedError
 from camera_registry._health import HealthSampler, PictureVerdict
-from camera_registry._hub import HubStats, StreamHub
+from camera_registry._hub import StreamHub
 from camera_registry._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
+from camera_registry._stats import HubStats, IngestStats
 from camera_registry._substream import (
     HubLease,
     IngestFactory,
@@ -71,11 +72,12 @@ class CameraState:
     since: float  # time.time() of the last online/offline change
     talk: bool  # the current (or last) session has a usable backchannel
     listen_only_reason: str | None  # why talk is unavailable; None when talk works
-    stats: HubStats
+    stats: HubStats  # what reached the hub: frames, bytes, rates over ``stats.window``
     retry_in: float | None = None  # seconds to the next connection attempt when offline
     picture: PictureVerdict | None = None  # last picture check (black, frozen, covered …)
     clock_offset: float | None = None
     clock_warning: str | None = None  # set when the camera clock is far from ours
+    ingest: IngestStats = field(default_factory=IngestStats)  # RTSP sessions: packets, losses
 
     @property
     def status(self) -> str:
@@ -247,7 +249,7 @@ class CameraManager:
     def state(self, camera_id: int) -> CameraState:
         """The camera's current state with fresh hub statistics."""
         item = self._get(camera_id)
-        return replace(item.state, stats=item.ingest.hub.stats())
+        return replace(item.state, stats=item.ingest.hub.stats(), ingest=item.ingest.stats())
 
     def states(self) -> list[CameraState]:
         return [self.state(camera_id) for camera_id in self.camera_ids]
@@ -390,6 +392,7 @@ class CameraManager:
             listen_only_reason=listen_only,
             retry_in=event.retry_in,
             stats=ingest.hub.stats(),
+            ingest=ingest.stats(),
         )
         if changed or event.reason != previous.reason:
             level = logging.INFO if event.online else logging.WARNING

@@ -30,9 +30,13 @@ class CameraCollector(Collector):
         talk = GaugeMetricFamily(
             "gateway_camera_talk", "1 when the camera's backchannel is usable", labels=labels
         )
-        fps = GaugeMetricFamily("gateway_camera_fps", "video frames per second", labels=labels)
+        fps = GaugeMetricFamily(
+            "gateway_camera_fps", "video frames per second over the last 5 s", labels=labels
+        )
         bitrate = GaugeMetricFamily(
-            "gateway_camera_bitrate_bits", "received bits per second, all tracks", labels=labels
+            "gateway_camera_bitrate_bits",
+            "received bits per second, all tracks, over the last 5 s",
+            labels=labels,
         )
         subscribers = GaugeMetricFamily(
             "gateway_camera_subscribers", "consumers of the camera's stream hub", labels=labels
@@ -42,17 +46,21 @@ class CameraCollector(Collector):
             "1 when the last picture check found a problem (black, frozen, covered)",
             labels=["camera", "problem"],
         )
-        frames = CounterMetricFamily(
-            "gateway_camera_frames", "frames received since start", labels=labels
-        )
-        gaps = CounterMetricFamily(
-            "gateway_camera_gaps", "RTP sequence gaps (lost packets)", labels=labels
-        )
-        cutbacks = CounterMetricFamily(
-            "gateway_camera_cutbacks",
-            "times a slow consumer was cut back to the next keyframe",
-            labels=labels,
-        )
+        counters = {
+            name: CounterMetricFamily(f"gateway_camera_{name}", text, labels=labels)
+            for name, text in (
+                ("frames", "video frames received since the camera was added"),
+                ("audio_frames", "audio frames received"),
+                ("bytes", "payload bytes received, all tracks"),
+                ("late_frames", "video frames more than 0.25 s behind the camera's timing"),
+                ("packets", "RTP packets received, all tracks"),
+                ("packets_lost", "RTP packets missing, from sequence numbers"),
+                ("gaps", "loss events: one or more RTP packets missing at once"),
+                ("broken_frames", "frames discarded as damaged, undecodable or oversized"),
+                ("reconnects", "RTSP sessions started again after the first"),
+                ("cutbacks", "times a slow consumer was cut back to the next keyframe"),
+            )
+        }
         for state in self._manager.states():
             camera = [str(state.camera_id)]
             stats = state.stats
@@ -61,11 +69,22 @@ class CameraCollector(Collector):
             fps.add_metric(camera, stats.fps)
             bitrate.add_metric(camera, stats.bitrate)
             subscribers.add_metric(camera, stats.subscribers)
-            frames.add_metric(camera, stats.frames)
-            gaps.add_metric(camera, stats.gaps)
-            cutbacks.add_metric(camera, stats.cutbacks)
+            ingest = state.ingest
+            for name, count in (
+                ("frames", stats.frames),
+                ("audio_frames", stats.audio_frames),
+                ("bytes", stats.bytes),
+                ("late_frames", stats.late_frames),
+                ("packets", ingest.packets),
+                ("packets_lost", ingest.packets_lost),
+                ("gaps", ingest.gaps),
+                ("broken_frames", ingest.broken_frames),
+                ("reconnects", ingest.reconnects),
+                ("cutbacks", stats.cutbacks),
+            ):
+                counters[name].add_metric(camera, count)
             if state.picture is not None:
                 for problem in ("black", "frozen", "covered"):
                     value = 1.0 if state.picture.problem == problem else 0.0
                     picture.add_metric([*camera, problem], value)
-        yield from (online, talk, fps, bitrate, subscribers, picture, frames, gaps, cutbacks)
+        yield from (online, talk, fps, bitrate, subscribers, picture, *counters.values())

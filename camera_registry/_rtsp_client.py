@@ -42,6 +42,7 @@ from camera_registry._errors import (
     RtspStatusError,
 )
 from camera_registry._rtsp_receive import FrameSink, RtspReader, TrackReceiver
+from camera_registry._stats import IngestStats
 from media import (
     DigestAuthenticator,
     ReceiverReport,
@@ -89,6 +90,7 @@ class RtspClient:
         backchannel: bool = True,
         request_timeout: float = 10.0,
         on_event: Callable[[str], None] | None = None,
+        on_gap: Callable[[TrackInfo, int], None] | None = None,
         user_agent: str = "zongzhi-gateway",
         keepalive: bool = True,
         rtcp_interval: float = 5.0,
@@ -107,6 +109,7 @@ class RtspClient:
         self._auth = DigestAuthenticator(user, pw) if user else None
         self._on_frame = on_frame
         self._on_event = on_event
+        self._on_gap = on_gap
         self._want_backchannel = backchannel
         self._timeout = request_timeout
         self._user_agent = user_agent
@@ -138,6 +141,7 @@ class RtspClient:
         self.listen_only_reason: str | None = None
         self.server = ""
         self.rtcp_sent = 0
+        self._played = False
 
     # ----------------------------------------------------------------- status
     @property
@@ -158,13 +162,22 @@ class RtspClient:
         return tuple(self._reader.receivers.values()) if self._reader is not None else ()
 
     @property
-    def gaps(self) -> int:
-        return sum(r.gaps for r in self.receivers)
-
-    @property
     def lost(self) -> int:
         """RTP packets lost on every track, from sequence numbers."""
         return sum(r.lost for r in self.receivers)
+
+    def stats(self) -> IngestStats:
+        """This session's counters (``last_gap`` is kept by the ingest, not here)."""
+        receivers = self.receivers
+        return IngestStats(
+            packets=sum(r.received for r in receivers),
+            packets_lost=sum(r.lost for r in receivers),
+            gaps=sum(r.loss_events for r in receivers),
+            broken_frames=sum(r.dropped for r in receivers),
+            oversized_frames=sum(r.oversized for r in receivers),
+            malformed=sum(r.malformed for r in receivers),
+            sessions=1 if self._played else 0,
+        )
 
     @property
     def backchannel_dropped(self) -> int:
@@ -222,6 +235,7 @@ class RtspClient:
                 self.state = RtspState.IDLE
             raise
         self.state = RtspState.PLAYING
+        self._played = True
         self._start_tasks()
 
     async def _connect(self) -> None:
@@ -311,7 +325,7 @@ class RtspClient:
         channel = 0
         for track in receive:
             rtp, rtcp = await self._setup_track(track, channel, backchannel=False)
-            receiver = TrackReceiver(track, self._on_frame, self._ssrc_changed)
+            receiver = TrackReceiver(track, self._on_frame, self._ssrc_changed, self._on_gap)
             reader.receivers[rtp] = receiver
             if rtcp is not None:
                 reader.rtcp[rtcp] = receiver

@@ -53,17 +53,19 @@ class TrackReceiver:
     """Per-track receive state: RTP parse, loss and jitter count, SSRC watch, frames out."""
 
     __slots__ = (
-        "_audio_gaps",
         "_disc",
-        "_next_seq",
         "_now",
+        "_on_gap",
         "_on_ssrc_change",
         "_push",
         "_sink",
         "_unwrap",
         "_video",
         "codec",
+        "_lost_before",
+        "_received_before",
         "kind",
+        "loss_events",
         "malformed",
         "rate",
         "stats",
@@ -71,7 +73,11 @@ class TrackReceiver:
     )
 
     def __init__(
-        self, track: TrackInfo, sink: FrameSink, on_ssrc_change: Callable[[TrackInfo], None]
+        self,
+        track: TrackInfo,
+        sink: FrameSink,
+        on_ssrc_change: Callable[[TrackInfo], None],
+        on_gap: Callable[[TrackInfo, int], None] | None = None,
     ) -> None:
         self.track = track
         self.kind = track.kind
@@ -79,13 +85,15 @@ class TrackReceiver:
         self.rate = track.clock_rate
         self.stats = ReceptionStats(track.clock_rate)
         self.malformed = 0
+        self.loss_events = 0
+        self._received_before = 0  # counts of earlier sources (before an SSRC change)
+        self._lost_before = 0
         self._sink = sink
         self._on_ssrc_change = on_ssrc_change
+        self._on_gap = on_gap
         self._unwrap = TimestampUnwrapper()
         self._disc = True
         self._now = 0.0
-        self._next_seq: int | None = None
-        self._audio_gaps = 0
         self._video: H264Depacketizer | None = None
         self._push: Callable[[memoryview, int, bool, int], None]
         if track.codec == "H264":
@@ -101,14 +109,14 @@ class TrackReceiver:
         return self.stats.ssrc
 
     @property
-    def lost(self) -> int:
-        """RTP packets lost, from sequence numbers (RFC 3550 A.3)."""
-        return max(0, self.stats.lost)
+    def received(self) -> int:
+        """RTP packets received, every source of this track."""
+        return self._received_before + self.stats.received
 
     @property
-    def gaps(self) -> int:
-        """Sequence gaps (each is one or more lost packets) that broke a frame."""
-        return self._video.gaps if self._video is not None else self._audio_gaps
+    def lost(self) -> int:
+        """RTP packets lost, from sequence numbers (RFC 3550 A.3), every source."""
+        return self._lost_before + max(0, self.stats.lost)
 
     @property
     def dropped(self) -> int:
@@ -128,9 +136,15 @@ class TrackReceiver:
         stats = self.stats
         if ssrc != stats.ssrc:
             if stats.ssrc is not None:
+                self._received_before += stats.received
+                self._lost_before += max(0, stats.lost)
                 self._ssrc_changed()
             stats.reset(ssrc)
-        stats.update(seq, ts, now)
+        skipped = stats.update(seq, ts, now)
+        if skipped:
+            self.loss_events += 1
+            if self._on_gap is not None:
+                self._on_gap(self.track, skipped)
         self._now = now
         try:
             self._push(payload, ts, marker, seq)
@@ -152,9 +166,9 @@ class TrackReceiver:
         return self.stats.report(now) if self.stats.received else None
 
     def _ssrc_changed(self) -> None:
+        self.loss_events += 1  # the stream restarts: what was in flight is gone
         self._unwrap.reset()
         self._disc = True
-        self._next_seq = None
         if self._video is not None:
             self._video.reset()
         self._on_ssrc_change(self.track)
@@ -182,9 +196,6 @@ class TrackReceiver:
         self._emit(data, False, ts)
 
     def _g711(self, payload: memoryview, ts: int, marker: bool, seq: int) -> None:
-        if self._next_seq is not None and seq != self._next_seq:
-            self._audio_gaps += 1
-        self._next_seq = (seq + 1) & 0xFFFF
         if len(payload):
             self._emit(bytes(payload), False, ts)
 

@@ -307,8 +307,13 @@ class ReceptionStats:
         self._received_prior = 0
         self._sr_arrival = 0.0
 
-    def update(self, sequence: int, timestamp: int, arrival: float) -> None:
-        """One received packet; ``arrival`` in seconds on any steady clock."""
+    def update(self, sequence: int, timestamp: int, arrival: float) -> int:
+        """One received packet; ``arrival`` in seconds on any steady clock.
+
+        Returns how many packets this one shows missing (a forward jump of the sequence
+        number), 0 in order; a late, reordered packet returns 0 and lowers ``lost``.
+        """
+        skipped = 0
         if self.received == 0:
             self._base = self._max = sequence
         else:
@@ -317,6 +322,7 @@ class ReceptionStats:
                 if sequence < self._max:
                     self._cycles += 0x10000
                 self._max = sequence
+                skipped = delta - 1
         self.received += 1
         transit = arrival * self.clock_rate - timestamp
         if self._transit is not None:
@@ -324,6 +330,7 @@ class ReceptionStats:
             if d < self.clock_rate * 60:  # a timestamp jump is not jitter
                 self.jitter += (d - self.jitter) / 16.0
         self._transit = transit
+        return skipped
 
     @property
     def extended_highest(self) -> int:

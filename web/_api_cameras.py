@@ -77,7 +77,7 @@ class DiscoverBody:
 
 
 def state_json(state: CameraState) -> dict[str, Any]:
-    stats = state.stats
+    stats, ingest = state.stats, state.ingest
     picture = state.picture
     return {
         "status": state.status,
@@ -87,10 +87,27 @@ def state_json(state: CameraState) -> dict[str, Any]:
         "retry_in": state.retry_in,
         "talk": state.talk,
         "listen_only_reason": state.listen_only_reason,
+        # counters since the camera was added; rates over the last ``window`` seconds
+        "window": stats.window,
         "fps": round(stats.fps, 2),
         "bitrate": round(stats.bitrate),
         "frames": stats.frames,
-        "gaps": stats.gaps,
+        "audio_frames": stats.audio_frames,
+        "keyframes": stats.keyframes,
+        "bytes": stats.bytes,
+        "late_frames": stats.late_frames,
+        "packets": ingest.packets,
+        "packets_lost": ingest.packets_lost,
+        "gaps": ingest.gaps,
+        "broken_frames": ingest.broken_frames,
+        "reconnects": ingest.reconnects,
+        "last_gap": None
+        if ingest.last_gap is None
+        else {
+            "at": ingest.last_gap.at,
+            "packets": ingest.last_gap.packets,
+            "reason": ingest.last_gap.reason,
+        },
         "subscribers": stats.subscribers,
         "cutbacks": stats.cutbacks,
         "picture": None

@@ -25,10 +25,19 @@ from media import (
 
 class ScriptedRtspServer:
     def __init__(
-        self, packets: list[bytes], *, mode: str = "media", sps: bytes = b"", pps: bytes = b""
+        self,
+        packets: list[bytes],
+        *,
+        mode: str = "media",
+        sps: bytes = b"",
+        pps: bytes = b"",
+        frame_interval: float = 0.02,
+        pauses: dict[int, float] | None = None,
     ) -> None:
         self.packets = packets
         self.mode = mode
+        self.frame_interval = frame_interval
+        self.pauses = pauses or {}  # access unit index → seconds of silence before it
         self.sps, self.pps = sps, pps
         self.port = 0
         self.requests: list[RtspRequest] = []
@@ -111,7 +120,11 @@ class ScriptedRtspServer:
     async def _play(self, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         try:
+            frame = 0
             for i, pkt in enumerate(self.packets):
+                if frame in self.pauses:
+                    await writer.drain()
+                    await asyncio.sleep(self.pauses.pop(frame))
                 if self.mode == "drop" and i == len(self.packets) // 2:
                     writer.transport.abort()
                     return
@@ -127,8 +140,9 @@ class ScriptedRtspServer:
                     )
                 writer.write(encode_interleaved(0, pkt))
                 if parse_rtp(pkt).marker:
+                    frame += 1
                     await writer.drain()
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(self.frame_interval)
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:

@@ -106,11 +106,16 @@ async def test_close_ends_iteration_and_get_raises() -> None:
 
 async def test_stats_fps_and_bitrate() -> None:
     hub = StreamHub("cam1")
-    start = time.monotonic()
-    for i in range(26):
-        hub.publish(MediaFrame("video", "H264", 90000, i, i == 0, b"x" * 1000, start + i * 0.04))
+    start = time.monotonic() - 6.0  # six seconds of 25 fps, 1000-byte frames, just arrived
+    for i in range(150):
+        hub.publish(
+            MediaFrame("video", "H264", 90000, i * 3600, i % 50 == 0, b"x" * 1000, start + i * 0.04)
+        )
     stats = hub.stats()
-    assert stats.fps == pytest.approx(25.0, rel=0.01)
-    assert stats.gop_frames == 26
+    assert stats.window == 5.0
+    assert stats.fps == pytest.approx(25.0, rel=0.05)
+    assert stats.bitrate == pytest.approx(25 * 8000, rel=0.05)
+    assert (stats.frames, stats.keyframes, stats.bytes) == (150, 3, 150_000)
+    assert stats.gop_frames == 50
     with pytest.raises(ValueError, match="kinds"):
         hub.subscribe(["subtitles"])

@@ -72,9 +72,9 @@ async def test_online_offline_reconnect_and_talk(gst_server: Callable[..., GstSe
             if frame.kind == "video" and frame.discontinuity:
                 break
     assert frame.keyframe
-    await asyncio.sleep(1.5)
-    stats = ingest.hub.stats()
-    assert stats.fps > 10 and stats.subscribers == 1
+    await _until(lambda: ingest.hub.stats().fps > 10)  # the rate over the window recovers
+    assert ingest.hub.stats().subscribers == 1
+    assert ingest.stats().reconnects == 1
     await ingest.close()
     assert ingest.client is None
 
@@ -121,4 +121,5 @@ async def test_stall_and_reboot(
         await ingest.close()
         await server.close()
     if mode == "reboot":
-        assert ingest.hub.stats().gaps >= 1
+        assert ingest.stats().gaps >= 1
+        assert ingest.stats().last_gap is not None

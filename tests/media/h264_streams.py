@@ -69,15 +69,21 @@ def rtp_stream(
     return packets
 
 
-def encode_clip(frames: int, width: int, height: int) -> list[bytes]:
-    """Annex-B access units from libx264 (no B-frames), like a camera's encoder."""
+def encode_clip(frames: int, width: int, height: int, *, noise: bool = False) -> list[bytes]:
+    """Annex-B access units from libx264 (no B-frames), like a camera's encoder; with
+    ``noise`` every picture is random (large P-frames, several packets each)."""
+    rng = np.random.default_rng(7)
     codec = av.CodecContext.create("libx264", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.time_base = Fraction(1, 25)
     codec.options = {"bframes": "0", "g": "10", "tune": "zerolatency", "preset": "ultrafast"}
     out: list[bytes] = []
     for i in range(frames):
-        img = np.full((height, width, 3), (i * 9) % 255, dtype=np.uint8)
+        img = (
+            rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            if noise
+            else np.full((height, width, 3), (i * 9) % 255, dtype=np.uint8)
+        )
         frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
         frame.pts = i
         out.extend(bytes(p) for p in codec.encode(frame))

@@ -47,6 +47,14 @@ def _launch(args: argparse.Namespace) -> str:
     return f"( {video} {audio} )"
 
 
+class _OneEncodeFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
+    """Every mount point of this factory shares one media (one encode): the default key
+    is the URL, which would build a pipeline per mount."""
+
+    def do_gen_key(self, _url: object) -> str:
+        return "one-encode"
+
+
 def _watch_reports(media: GstRtspServer.RTSPMedia) -> None:
     """Print what rtpbin makes of the RTCP a client sends, one line per report about our
     stream: ``RB stream=<i> cname=<client CNAME> highest=<n> lost=<n> jitter=<n>``."""
@@ -98,6 +106,13 @@ def main() -> None:
     parser.add_argument("--password", default="secret")
     parser.add_argument("--shared", action="store_true", help="one pipeline for all clients")
     parser.add_argument(
+        "--mounts",
+        type=int,
+        default=0,
+        help="serve /cam0 … /cam<N-1> as well, all from the one shared encode (distinct "
+        "URLs for distinct cameras, one encoder for the machine)",
+    )
+    parser.add_argument(
         "--print-reports",
         action="store_true",
         help="print the reception reports GStreamer received from clients (RTCP RR blocks)",
@@ -128,7 +143,7 @@ def main() -> None:
         )
     else:
         server = GstRtspServer.RTSPServer.new()
-        factory = GstRtspServer.RTSPMediaFactory.new()
+        factory = _OneEncodeFactory() if args.mounts else GstRtspServer.RTSPMediaFactory.new()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     factory.set_launch(_launch(args))
@@ -172,6 +187,8 @@ def main() -> None:
         factory.connect("media-configure", lambda _f, media: _watch_reports(media))
 
     server.get_mount_points().add_factory(args.path, factory)
+    for index in range(args.mounts):
+        server.get_mount_points().add_factory(f"{args.path}{index}", factory)
     if server.attach(None) == 0:
         print(f"cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)
         sys.exit(2)
