@@ -54,16 +54,16 @@ class TrackReceiver:
 
     __slots__ = (
         "_disc",
+        "_lost_before",
         "_now",
         "_on_gap",
         "_on_ssrc_change",
         "_push",
+        "_received_before",
         "_sink",
         "_unwrap",
         "_video",
         "codec",
-        "_lost_before",
-        "_received_before",
         "kind",
         "loss_events",
         "malformed",
