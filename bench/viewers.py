@@ -26,15 +26,21 @@ _frames = 0
 
 
 class _CountingDecoder:
+    """Counts the video frames aiortc assembled; audio is neither counted nor decoded."""
+
+    def __init__(self, video: bool) -> None:
+        self.video = video
+
     def decode(self, encoded_frame: Any) -> list[Any]:
         global _frames
-        with _lock:
-            _frames += 1
+        if self.video:
+            with _lock:
+                _frames += 1
         return []
 
 
-def _counting_decoder(_codec: Any) -> _CountingDecoder:
-    return _CountingDecoder()
+def _counting_decoder(codec: Any) -> _CountingDecoder:
+    return _CountingDecoder(str(codec.mimeType).lower().startswith("video/"))
 
 
 class WhepViewers:

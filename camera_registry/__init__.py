@@ -18,6 +18,7 @@ from ._errors import (
 from ._health import HealthSampler, PictureMetrics, PictureVerdict, judge, measure
 from ._hub import StreamHub, Subscription
 from ._ingest import BACKOFF_STEPS, CameraIngest, IngestEvent
+from ._leases import CameraLeases, LeaseSettings, NodeRef
 from ._manager import CameraManager, CameraSpec, CameraState, StateFeed, clock_warning
 from ._metrics import CameraCollector
 from ._models import Camera
@@ -48,6 +49,7 @@ __all__ = [
     "CameraConnectionError",
     "CameraError",
     "CameraIngest",
+    "CameraLeases",
     "CameraManager",
     "CameraNotFoundError",
     "CameraRegistration",
@@ -64,7 +66,9 @@ __all__ = [
     "IngestEvent",
     "IngestStats",
     "InvalidStreamUrlError",
+    "LeaseSettings",
     "MalformedMediaError",
+    "NodeRef",
     "OnvifAddress",
     "OnvifDevice",
     "OnvifError",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import Base, UTCDateTime, utcnow
 
-__all__ = ["Camera"]
+__all__ = ["Camera", "CameraLease", "GatewayNode"]
 
 
 class Camera(Base):
@@ -49,3 +49,36 @@ class Camera(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GatewayNode(Base):
+    """One running gateway process: several share a PostgreSQL database (and the cameras)."""
+
+    __tablename__ = "gateway_nodes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, per start
+    url: Mapped[str] = mapped_column(String(200), default="")  # where the others reach it
+    host: Mapped[str] = mapped_column(String(100), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class CameraLease(Base):
+    """Which process runs a camera, until when; the owner's last published state.
+
+    ``generation`` grows with every change of owner: it tells a takeover from a renewal.
+    """
+
+    __tablename__ = "camera_leases"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_node: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -13,7 +13,7 @@ rooms of its own unit and the units below; others do not exist for it (404).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -111,12 +111,16 @@ class CameraRegistry:
         db: Database,
         secrets: SecretBox,
         manager: CameraManager,
+        reconcile: Callable[[], Awaitable[None]],
         *,
         probe_timeout: float = 15.0,
         discovery_targets: Sequence[tuple[str, int]] = (MULTICAST_TARGET,),
     ) -> None:
+        """``reconcile`` runs the camera leases' round: after a registration, change or
+        removal it starts, restarts or stops the camera wherever it is (or will be) run."""
         self.db = db
         self.manager = manager
+        self._reconcile = reconcile
         self._secrets = secrets
         self._timeout = probe_timeout
         self._discovery_targets = tuple(discovery_targets)
@@ -226,7 +230,7 @@ class CameraRegistry:
                 },
             )
         view = CameraView(camera, room)
-        await self.manager.add(self.spec(view))
+        await self._reconcile()
         return view
 
     # ------------------------------------------------------------------ change
@@ -281,12 +285,8 @@ class CameraRegistry:
                     unit_code=room.unit_code,
                     detail=changed,
                 )
-        view = CameraView(camera, room)
-        if camera.enabled:
-            await self.manager.update(self.spec(view))
-        else:
-            await self.manager.remove(camera.id)
-        return view
+        await self._reconcile()
+        return CameraView(camera, room)
 
     async def delete(self, principal: Principal, camera_id: int) -> None:
         async with self.db.transaction() as session:
@@ -302,7 +302,7 @@ class CameraRegistry:
                 unit_code=view.unit_code,
                 detail={"name": view.camera.name, "serial": view.camera.serial},
             )
-        await self.manager.remove(camera_id)
+        await self._reconcile()
 
     # ------------------------------------------------------- running cameras
     def spec(self, view: CameraView) -> CameraSpec:
@@ -349,19 +349,21 @@ class CameraRegistry:
         return [d for d in found if (d.host, d.port) not in addresses]
 
 
-async def load_camera_specs(db: Database, secrets: SecretBox) -> list[CameraSpec]:
-    """Every enabled camera: the :class:`CameraManager`'s ``load`` at start-up.
+async def load_camera_specs(
+    db: Database, secrets: SecretBox, ids: Collection[int] | None = None
+) -> list[CameraSpec]:
+    """Enabled cameras (``ids``: only those) as the :class:`CameraManager` runs them.
 
     A function of the database and the secrets, not of the registry, so that the manager
-    can be built first and handed to the registry.
+    and the leases can be built first and handed to the registry.
     """
+    query = (
+        select(Camera, Room).join(Room, Camera.room_id == Room.id).where(Camera.enabled.is_(True))
+    )
+    if ids is not None:
+        query = query.where(Camera.id.in_(list(ids)))
     async with db.transaction() as session:
-        rows = await session.execute(
-            select(Camera, Room)
-            .join(Room, Camera.room_id == Room.id)
-            .where(Camera.enabled.is_(True))
-            .order_by(Camera.id)
-        )
+        rows = await session.execute(query.order_by(Camera.id))
         views = [CameraView(camera, room) for camera, room in rows.all()]
     return [_spec(secrets, view) for view in views]
 

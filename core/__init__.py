@@ -10,6 +10,7 @@ from ._org import Organisation, RoomKind, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
 from ._secretbox import SecretBox, SecretBoxError
 from ._settings import (
+    ClusterSettings,
     DatabaseSettings,
     HttpSettings,
     LogSettings,
@@ -43,6 +44,7 @@ __all__ = [
     "AuditEntry",
     "AuthenticationError",
     "Base",
+    "ClusterSettings",
     "ConflictError",
     "Database",
     "DatabaseSettings",

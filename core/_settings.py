@@ -82,6 +82,20 @@ class WebRtcSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """Several gateway processes on one PostgreSQL (``GATEWAY_CLUSTER_*``); see README."""
+
+    #: Where the other processes reach this one over HTTP (live view and talk are forwarded
+    #: to the process that runs the camera); default ``http://127.0.0.1:<http port>``.
+    url: str = ""
+    #: Seconds a camera lease lasts after its last renewal; a dead process's cameras are
+    #: taken over this long after it stopped renewing.
+    lease_ttl: float = 6.0
+    #: Seconds between lease renewals (and rebalancing rounds).
+    lease_renew: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -89,6 +103,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     log: LogSettings = field(default_factory=LogSettings)
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     @property
     def database_url(self) -> str:
@@ -109,6 +124,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "log": LogSettings,
     "webrtc": WebRtcSettings,
+    "cluster": ClusterSettings,
 }
 
 # Short, documented names for the most used variables (the issue and README name these).
@@ -123,6 +139,11 @@ def _coerce(section: str, name: str, raw: object, kind: object) -> object:
             return int(text)
         except ValueError:
             raise ValueError(f"{where} must be an integer, got {raw!r}") from None
+    if kind in ("float", float):
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{where} must be a number, got {raw!r}") from None
     if kind in ("bool", "bool | None", bool):
         if isinstance(raw, bool):
             return raw

@@ -7,18 +7,40 @@ from functools import partial
 
 from aiohttp import web
 
-from camera_registry import CameraCollector, CameraManager, CameraRegistry, load_camera_specs
+from camera_registry import (
+    CameraCollector,
+    CameraLeases,
+    CameraManager,
+    CameraRegistry,
+    LeaseSettings,
+    load_camera_specs,
+)
 from core import SecretBox
-from web import CAMERA_REGISTRY, CAMERAS, DB, METRICS
+from web import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, DB, METRICS, SETTINGS, state_json
 
 __all__ = ["cameras_ctx", "setup_cameras"]
 
 
 def setup_cameras(app: web.Application, secrets: SecretBox) -> CameraManager:
-    """Create the manager and registry under their keys; nothing connects yet."""
-    manager = CameraManager(load=partial(load_camera_specs, app[DB], secrets))
-    registry = CameraRegistry(app[DB], secrets, manager)
+    """Create the manager, the leases and the registry under their keys; nothing connects
+    yet.  The leases decide which cameras this process runs (all of them when alone)."""
+    manager = CameraManager()
+    cluster = app[SETTINGS].cluster
+    http = app[SETTINGS].http
+    leases = CameraLeases(
+        app[DB],
+        manager,
+        partial(load_camera_specs, app[DB], secrets),
+        LeaseSettings(
+            ttl=cluster.lease_ttl,
+            renew=cluster.lease_renew,
+            url=cluster.url or f"http://127.0.0.1:{http.port}",
+        ),
+        publish=state_json,
+    )
+    registry = CameraRegistry(app[DB], secrets, manager, leases.round)
     app[CAMERAS] = manager
+    app[CAMERA_LEASES] = leases
     app[CAMERA_REGISTRY] = registry
     app[METRICS].registry.register(CameraCollector(manager))
     return manager
@@ -28,5 +50,7 @@ async def cameras_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register after the database check and before the cameras' consumers (recordings,
     live view): cleanup runs in reverse, so consumers let go before the hubs close."""
     await app[CAMERAS].start()
+    await app[CAMERA_LEASES].start()
     yield
+    await app[CAMERA_LEASES].close()
     await app[CAMERAS].close()

@@ -89,14 +89,17 @@ def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
 async def register_demo_cameras(db: Database, secrets: SecretBox, fleet: DemoFleet) -> int:
     """Register a simulated camera in every room without a camera; the number registered.
 
-    This runs before the gateway serves, so the cameras it registers run only in a manager
-    of its own, closed on return; the gateway's manager loads them when it starts.
+    This runs before the gateway serves: nothing runs the cameras it registers yet (the
+    registry's reconcile step does nothing); the gateway's camera leases start them when
+    it serves.
     """
+
+    async def nothing_runs_yet() -> None:
+        pass
+
     manager = CameraManager(health_interval=None)
-    try:
-        return await _register_in_free_rooms(CameraRegistry(db, secrets, manager), db, fleet)
-    finally:
-        await manager.close()
+    registry = CameraRegistry(db, secrets, manager, nothing_runs_yet)
+    return await _register_in_free_rooms(registry, db, fleet)
 
 
 async def _register_in_free_rooms(registry: CameraRegistry, db: Database, fleet: DemoFleet) -> int:

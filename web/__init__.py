@@ -21,7 +21,7 @@ from . import (
     _system,
 )
 from ._api import Api, ApiOperation
-from ._api_cameras import CAMERA_REGISTRY, CAMERAS
+from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
@@ -34,6 +34,7 @@ from ._schema import parse, read_json
 __all__ = [
     "ACCOUNTS",
     "CAMERAS",
+    "CAMERA_LEASES",
     "CAMERA_REGISTRY",
     "CASES",
     "DB",
@@ -58,6 +59,7 @@ __all__ = [
     "read_json",
     "render_page",
     "setup_web",
+    "state_json",
     "translate",
 ]
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from camera_registry import (
     CameraChanges,
+    CameraLeases,
     CameraManager,
     CameraRegistration,
     CameraRegistry,
@@ -23,12 +24,14 @@ from ._api import Api
 from ._context import current_principal
 from ._schema import read_json
 
-__all__ = ["CAMERAS", "CAMERA_REGISTRY", "api", "camera_json", "state_json"]
+__all__ = ["CAMERAS", "CAMERA_LEASES", "CAMERA_REGISTRY", "api", "camera_json", "state_json"]
 
 #: The running cameras (hubs, ingests, states) of this process, by camera id.
 CAMERAS = web.AppKey("cameras", CameraManager)
 #: Registration, changes and scoped reads of the cameras table.
 CAMERA_REGISTRY = web.AppKey("camera_registry", CameraRegistry)
+#: Which process runs which camera (several gateway processes on one database).
+CAMERA_LEASES = web.AppKey("camera_leases", CameraLeases)
 
 api = Api("cameras")
 
@@ -117,7 +120,7 @@ def state_json(state: CameraState) -> dict[str, Any]:
     }
 
 
-def camera_json(view: CameraView, state: CameraState | None) -> dict[str, Any]:
+def camera_json(view: CameraView, state: dict[str, Any] | None) -> dict[str, Any]:
     camera, room = view.camera, view.room
     return {
         "id": camera.id,
@@ -150,7 +153,7 @@ def camera_json(view: CameraView, state: CameraState | None) -> dict[str, Any]:
         "enabled": camera.enabled,
         "created_at": camera.created_at.isoformat(),
         "updated_at": camera.updated_at.isoformat(),
-        "state": state_json(state) if state is not None else None,
+        "state": state,
     }
 
 
@@ -166,9 +169,26 @@ def discovered_json(device: DiscoveredDevice) -> dict[str, Any]:
     }
 
 
-def _state(request: web.Request, camera_id: int) -> CameraState | None:
+async def _states(request: web.Request, camera_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Live state of each camera: this process's own, else what its owner last published
+    (``owner``: the process that runs it; ``as_of``: when it published)."""
     manager = request.app[CAMERAS]
-    return manager.state(camera_id) if camera_id in manager else None
+    leases = request.app[CAMERA_LEASES]
+    states = {
+        c: {**state_json(manager.state(c)), "owner": leases.node_id, "as_of": None}
+        for c in camera_ids
+        if c in manager
+    }
+    remote = [c for c in camera_ids if c not in states]
+    if remote:
+        for camera_id, (state, node, as_of) in (await leases.published_states(remote)).items():
+            if state is not None:
+                states[camera_id] = {**state, "owner": node, "as_of": as_of}
+    return states
+
+
+async def _state(request: web.Request, camera_id: int) -> dict[str, Any] | None:
+    return (await _states(request, [camera_id])).get(camera_id)
 
 
 def _camera_id(request: web.Request) -> int:
@@ -202,23 +222,22 @@ async def register_camera(request: web.Request) -> web.StreamResponse:
         password=body.password,
     )
     view = await request.app[CAMERA_REGISTRY].register(current_principal(request), registration)
-    return web.json_response(camera_json(view, _state(request, view.camera.id)), status=201)
+    return web.json_response(camera_json(view, await _state(request, view.camera.id)), status=201)
 
 
 @api.get("/api/cameras", "Cameras in your scope with their live state", query=("unit",))
 async def list_cameras(request: web.Request) -> web.StreamResponse:
     unit = request.query.get("unit") or None
     views = await request.app[CAMERA_REGISTRY].cameras(current_principal(request), unit_code=unit)
-    return web.json_response(
-        {"cameras": [camera_json(v, _state(request, v.camera.id)) for v in views]}
-    )
+    states = await _states(request, [v.camera.id for v in views])
+    return web.json_response({"cameras": [camera_json(v, states.get(v.camera.id)) for v in views]})
 
 
 @api.get("/api/cameras/{id}", "One camera with its live state")
 async def get_camera(request: web.Request) -> web.StreamResponse:
     camera_id = _camera_id(request)
     view = await request.app[CAMERA_REGISTRY].get(current_principal(request), camera_id)
-    return web.json_response(camera_json(view, _state(request, camera_id)))
+    return web.json_response(camera_json(view, await _state(request, camera_id)))
 
 
 @api.patch(
@@ -238,7 +257,7 @@ async def patch_camera(request: web.Request) -> web.StreamResponse:
         rtsp_url=body.rtsp_url,
     )
     view = await request.app[CAMERA_REGISTRY].update(current_principal(request), camera_id, changes)
-    return web.json_response(camera_json(view, _state(request, camera_id)))
+    return web.json_response(camera_json(view, await _state(request, camera_id)))
 
 
 @api.delete("/api/cameras/{id}", "Remove a camera (its stream stops for every viewer)")
