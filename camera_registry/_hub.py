@@ -66,6 +66,11 @@ class Subscription:
         return self._closed
 
     @property
+    def queued_bytes(self) -> int:
+        """Payload bytes waiting in this subscription's queue."""
+        return self._bytes
+
+    @property
     def queued(self) -> int:
         return len(self._queue)
 

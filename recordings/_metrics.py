@@ -40,6 +40,8 @@ class CameraStats:
 
     stats: WriterStats
     recording: bool
+    queued_frames: int = 0  # taken from the camera, not yet on disk
+    queued_bytes: int = 0
 
 
 class StatsSource(Protocol):
@@ -87,8 +89,21 @@ class RecordingCollector(Collector):
             active.add_metric([camera], 1.0 if stats.recording else 0.0)
             for name, family in counters.items():
                 family.add_metric([camera], float(getattr(stats.stats, name)))
+        queued_frames = GaugeMetricFamily(
+            "gateway_recording_queued_frames",
+            "frames taken from the camera and not yet written (queue and batches)",
+            labels=labels,
+        )
+        queued_bytes = GaugeMetricFamily(
+            "gateway_recording_queued_bytes", "bytes of those frames", labels=labels
+        )
+        for camera in sorted(totals):
+            queued_frames.add_metric([camera], float(totals[camera].queued_frames))
+            queued_bytes.add_metric([camera], float(totals[camera].queued_bytes))
         yield active
         yield from counters.values()
+        yield queued_frames
+        yield queued_bytes
         housekeeper = self._housekeeper
         if housekeeper is None:
             return

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import fractions
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import av
 import numpy as np
 
-from media import MediaFrame, g711_decode, split_annexb
+from media import MediaFrame, g711_decode
 
 __all__ = ["SegmentMuxer", "TrackPlan", "media_duration"]
 
@@ -45,22 +46,28 @@ class TrackPlan:
     talk: bool  # the camera has a backchannel, so talk-back may appear
 
 
-def _parameter_sets(annexb: bytes) -> bytes:
-    """SPS and PPS of a keyframe, Annex-B framed, as the MP4 muxer's extradata."""
-    units = [n for n in split_annexb(annexb) if n and n[0] & 0x1F in (7, 8)]
-    if not any(n[0] & 0x1F == 7 for n in units) or not any(n[0] & 0x1F == 8 for n in units):
-        raise ValueError("the keyframe carries no SPS/PPS; cannot start an MP4 segment")
-    return b"".join(b"\x00\x00\x00\x01" + n for n in units)
+def _add_video_track(
+    container: av.container.OutputContainer, keyframe: bytes
+) -> av.video.stream.VideoStream:
+    """The segment's video track, copying the camera's H.264 as FFmpeg's parser reads it
+    from the keyframe (size, profile, SPS/PPS).
 
-
-def _dimensions(keyframe: bytes) -> tuple[int, int]:
-    decoder = av.CodecContext.create("h264", "r")
-    frames = decoder.decode(av.Packet(keyframe))
-    frames += decoder.decode(None)
-    if not frames:
-        raise ValueError("the first keyframe of the segment does not decode")
-    frame = frames[0]
-    return int(frame.width), int(frame.height)
+    ``add_stream("h264")`` would create an H.264 *encoder* that the muxer opens for a
+    track we only copy into — libx264 allocates about 10 MB for a 1080p encoder, per
+    recording, for nothing.  The template stream belongs to the probe, so the track is
+    made while the probe is open.
+    """
+    probe = av.open(
+        io.BytesIO(keyframe), format="h264", options={"probesize": "32", "analyzeduration": "0"}
+    )
+    try:
+        if not probe.streams.video or not probe.streams.video[0].codec_context.width:
+            raise ValueError("the first keyframe of the segment carries no H.264 SPS")
+        video = container.add_stream_from_template(probe.streams.video[0])
+    finally:
+        probe.close()
+    video.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+    return video
 
 
 @dataclass
@@ -113,13 +120,12 @@ class SegmentMuxer:
         self.video_frames = 0
 
     def _open(self, keyframe: bytes) -> None:
-        width, height = _dimensions(keyframe)
         container = av.open(str(self.path), "w", format="mp4", options=FRAGMENT_OPTIONS)
-        video = container.add_stream("h264")
-        video.codec_context.width = width
-        video.codec_context.height = height
-        video.codec_context.extradata = _parameter_sets(keyframe)
-        video.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        try:
+            video = _add_video_track(container, keyframe)
+        except BaseException:
+            container.close()
+            raise
         if self.plan.audio_codec is not None:
             self._audio = _AudioTrack(self._aac(container, "room audio"))
         if self.plan.talk:

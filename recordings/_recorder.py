@@ -240,12 +240,18 @@ class Recorder:
         for camera, stats in self.finished_stats.items():
             fold(totals.setdefault(camera, WriterStats()), stats)
         recording: set[str] = set()
+        queued: dict[str, tuple[int, int]] = {}
         for writer in [*self.writers.values(), *self.stopping.values()]:
             camera = writer.manifest.camera_id
             fold(totals.setdefault(camera, WriterStats()), writer.stats)
+            frames, size = writer.queued()
+            before = queued.get(camera, (0, 0))
+            queued[camera] = (before[0] + frames, before[1] + size)
             if writer.running:
                 recording.add(camera)
-        return {c: CameraStats(s, c in recording) for c, s in totals.items()}
+        return {
+            c: CameraStats(s, c in recording, *queued.get(c, (0, 0))) for c, s in totals.items()
+        }
 
     # --------------------------------------------------------------- indexer
 

@@ -153,6 +153,7 @@ class RecordingWriter:
         self._task: asyncio.Task[None] | None = None
         self._stop_reason: str | None = None
         self._inflight: deque[asyncio.Future[list[SegmentEntry | Gap | Manifest]]] = deque()
+        self._inflight_frames: deque[tuple[int, int]] = deque()  # per batch: frames, bytes
         self._batch: list[Command] = []
         self._talker: str | None = None
         self._talk_open: tuple[float, str] | None = None
@@ -170,6 +171,16 @@ class RecordingWriter:
         frames, size = self._queue_limits
         self._sub = self.hub.subscribe(max_frames=frames, max_bytes=size)
         self._task = asyncio.create_task(self._run(), name=f"recording {self.recording_id}")
+
+    def queued(self) -> tuple[int, int]:
+        """Frames and bytes taken from the camera but not yet on disk (queue + batches)."""
+        frames = sum(f for f, _ in self._inflight_frames) + len(self._batch)
+        size = sum(b for _, b in self._inflight_frames)
+        sub = getattr(self, "_sub", None)
+        if sub is not None:
+            frames += sub.queued
+            size += sub.queued_bytes
+        return frames, size
 
     def set_talker(self, talker: str | None) -> None:
         """Who is talking into the room now (for the talk-back track's metadata)."""
@@ -328,6 +339,8 @@ class RecordingWriter:
             assert self._executor is not None
             loop = asyncio.get_running_loop()
             self._inflight.append(loop.run_in_executor(self._executor, self._worker.run, batch))
+            frames = [c[1] for c in batch if c[0] == "frame"]
+            self._inflight_frames.append((len(frames), sum(len(f.data) for f in frames)))
 
     async def _backpressure(self) -> None:
         while self._inflight and self._inflight[0].done():
@@ -341,7 +354,10 @@ class RecordingWriter:
             await self._complete(self._inflight.popleft())
 
     async def _complete(self, future: asyncio.Future[list[SegmentEntry | Gap | Manifest]]) -> None:
-        for outcome in await future:
+        outcomes = await future
+        if self._inflight_frames:
+            self._inflight_frames.popleft()
+        for outcome in outcomes:
             if isinstance(outcome, SegmentEntry):
                 self.stats.segments += 1
                 self.stats.bytes += outcome.bytes
