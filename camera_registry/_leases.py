@@ -169,7 +169,7 @@ class CameraLeases:
         self, camera_ids: Collection[int]
     ) -> dict[int, tuple[dict[str, Any] | None, str | None, str | None]]:
         """What the owners last published about these cameras: (state, owner, when)."""
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             rows = (
                 await session.execute(
                     select(

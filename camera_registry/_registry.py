@@ -147,7 +147,7 @@ class CameraRegistry:
         """Cameras in the caller's scope (optionally under ``unit_code``), by unit and room."""
         scope = unit_code or principal.unit_code
         authorize(principal, Permission.CAMERA_VIEW, scope)
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             rows = await session.execute(
                 select(Camera, Room)
                 .join(Room, Camera.room_id == Room.id)
@@ -171,7 +171,7 @@ class CameraRegistry:
         return CameraView(found[0], found[1])
 
     async def get(self, principal: Principal, camera_id: int) -> CameraView:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             return await self._view(session, principal, camera_id)
 
     # ----------------------------------------------------------------- register

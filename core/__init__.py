@@ -1,6 +1,13 @@
 """The ground floor: settings, database, organisation, accounts, authorization, audit, errors."""
 
-from ._accounts import AccountLockedError, Accounts, LoginFailedError, NewToken, principal_of
+from ._accounts import (
+    AccountLockedError,
+    Accounts,
+    LoginFailedError,
+    NewToken,
+    SessionChange,
+    principal_of,
+)
 from ._audit import AuditBreak, in_scope, record, verify_chain
 from ._authz import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, can
 from ._db import Base, Database, UTCDateTime, utcnow
@@ -68,6 +75,7 @@ __all__ = [
     "SecretBox",
     "SecretBoxError",
     "SecuritySettings",
+    "SessionChange",
     "Settings",
     "StaffMember",
     "StorageSettings",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._audit import record
@@ -40,6 +41,14 @@ class AccountLockedError(AuthenticationError):
             "or ask an administrator to unlock it"
         )
         self.minutes = minutes
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """A browser session row that must be written before the request goes on."""
+
+    id_hash: str
+    expired: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,7 @@ class Accounts:
         # A real hash to verify against when the username is unknown, so a wrong username
         # costs the same time as a wrong password and does not reveal which accounts exist.
         self._dummy_hash: str | None = None
+        self._token_seen: dict[int, float] = {}  # token id → monotonic time of last record
 
     # -- personal accounts -------------------------------------------------------------
 
@@ -249,8 +259,14 @@ class Accounts:
 
     async def resolve_session(
         self, session: AsyncSession, secret: str
-    ) -> tuple[Principal, WebSession, User] | None:
-        """The caller of a cookie, or ``None`` when it is unknown, expired or idle too long."""
+    ) -> tuple[Principal, WebSession, User] | SessionChange | None:
+        """The caller of a cookie (read only): ``None`` when it is unknown; a
+        :class:`SessionChange` when the row must be written first — expired or idle too
+        long (delete it), or its last activity is old enough to record (touch it).
+
+        Activity is recorded once a tenth of the idle timeout has passed, so a session in
+        use never reaches the timeout, and requests cost no write in between.
+        """
         row = await session.get(WebSession, _sha256(secret))
         if row is None:
             return None
@@ -258,11 +274,24 @@ class Accounts:
         idle = timedelta(minutes=self.security.session_idle_minutes)
         user = await session.get(User, row.user_id)
         if row.expires_at <= now or row.last_seen_at + idle <= now or user is None or user.disabled:
+            return SessionChange(row.id_hash, expired=True)
+        if now - row.last_seen_at > idle / 10:
+            return SessionChange(row.id_hash, expired=False)
+        return principal_of(user), row, user
+
+    async def apply_session_change(
+        self, session: AsyncSession, secret: str, change: SessionChange
+    ) -> tuple[Principal, WebSession, User] | None:
+        """Delete an expired session or record its activity, in a write transaction."""
+        row = await session.get(WebSession, change.id_hash)
+        if row is None:
+            return None
+        if change.expired:
             await session.delete(row)
             return None
-        if now - row.last_seen_at > timedelta(minutes=1):  # avoid a write on every request
-            row.last_seen_at = now
-        return principal_of(user), row, user
+        row.last_seen_at = utcnow()
+        resolved = await self.resolve_session(session, secret)
+        return resolved if isinstance(resolved, tuple) else None
 
     async def close_session(self, session: AsyncSession, secret: str) -> None:
         row = await session.get(WebSession, _sha256(secret))
@@ -352,7 +381,15 @@ class Accounts:
                 "this machine account's token was revoked; ask an administrator for a new one",
                 code="token_revoked",
             )
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            token.last_used_at = now
         return Principal("machine", token.id, token.name, token.unit_code, Role(token.role))
+
+    def token_needs_touch(self, principal: Principal) -> bool:
+        """Whether the token's last use is old enough to record (once a minute at most)."""
+        last = self._token_seen.get(principal.id)
+        return last is None or time.monotonic() - last > 60.0
+
+    async def touch_token(self, session: AsyncSession, principal: Principal) -> None:
+        self._token_seen[principal.id] = time.monotonic()
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == principal.id).values(last_used_at=utcnow())
+        )

@@ -75,6 +75,14 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads take no write lock on SQLite (BEGIN DEFERRED under WAL: readers never wait
+        # for the writer) and are READ ONLY on PostgreSQL.
+        options = {"zz_read_only": True}
+        if not url.startswith("sqlite"):
+            options["postgresql_readonly"] = True
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**options), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +92,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction: for requests and queries that change nothing.
+
+        It does not queue behind writers (the audit log, the recording index) on SQLite,
+        and writing through it fails on PostgreSQL.
+        """
+        async with self._read_sessions() as session, session.begin():
             yield session
 
     async def close(self) -> None:
@@ -103,5 +121,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front, so two transactions that read and then
     # write (the audit chain head, case numbers) queue behind each other on busy_timeout
-    # instead of one failing with SQLITE_BUSY when it upgrades its lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # instead of one failing with SQLITE_BUSY when it upgrades its lock.  Read-only
+    # transactions (Database.read) begin deferred: under WAL they never wait for a writer.
+    if connection.get_execution_options().get("zz_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

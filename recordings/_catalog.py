@@ -37,11 +37,11 @@ class RecordingCatalog:
 
     async def get_row(self, recording_id: str) -> RecordingRow:
         """The index row, unchecked (for the process itself, not for callers' requests)."""
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             return await existing_row(session, recording_id)
 
     async def get(self, actor: Principal, recording_id: str) -> dict[str, Any]:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             row = await visible_row(session, actor, recording_id)
             return await recording_detail(session, row)
 
@@ -85,7 +85,7 @@ class RecordingCatalog:
             conditions.append(RecordingRow.started_at < end)
         if start is not None:
             conditions.append(or_(RecordingRow.media_end.is_(None), RecordingRow.media_end > start))
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             total = await session.scalar(
                 select(func.count()).select_from(RecordingRow).where(*conditions)
             )
@@ -112,7 +112,7 @@ class RecordingCatalog:
             conditions.append(scope)
         if camera_id is not None:
             conditions.append(RecordingRow.camera_id == camera_id)
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             segments = await session.execute(
                 select(RecordingSegmentRow, RecordingRow.camera_id)
                 .join(RecordingRow, RecordingRow.id == RecordingSegmentRow.recording_id)
@@ -166,7 +166,7 @@ class RecordingCatalog:
 
     async def verify(self, actor: Principal, recording_id: str) -> VerifyReport:
         """Re-hash the recording's files and check chain and signature (in a thread)."""
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             row = await visible_row(session, actor, recording_id)
         public = self.archive.signing_key().public
         return await asyncio.to_thread(verify_recording, self.archive.directory(row), public)

@@ -122,7 +122,7 @@ class Housekeeper:
         self._wake.set()
 
     async def _facts(self) -> list[RecordingFacts]:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             rows = (
                 await session.scalars(select(RecordingRow).where(RecordingRow.state != "deleted"))
             ).all()
@@ -214,7 +214,7 @@ class Housekeeper:
     async def _apply_room_policies(self) -> None:
         recorder = self.recorder
         now = self.clock().astimezone(ZoneInfo(self.settings.timezone))
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             wanted: dict[int, tuple[RecordingMode, bool]] = {}
             for room_id, policy in await room_policies(session):
                 on = policy.mode in POLICY_MODES and should_record(

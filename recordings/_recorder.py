@@ -113,7 +113,7 @@ class Recorder:
                         f"camera {camera_id} is already recording ({writer.recording_id}); "
                         "stop that recording first",
                     )
-            async with self.db.transaction() as session:
+            async with self.db.read() as session:
                 room_id = await camera_room(session, camera_id)
             now = datetime.now(UTC)
             rid = new_recording_id(now)
@@ -162,7 +162,7 @@ class Recorder:
         self, actor: Principal, recording_id: str, reason: str
     ) -> RecordingRow:
         reason = reason.strip() or "stopped"
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             await visible_row(session, actor, recording_id, Permission.RECORDING_CONTROL)
         writer = self._retire(recording_id)
         if writer is None:

@@ -18,6 +18,7 @@ from core import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    SessionChange,
     UnavailableError,
 )
 
@@ -161,13 +162,21 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationError("Authorization must be 'Bearer <token>'", code="bad_token")
-        async with db.transaction() as session:
-            request[PRINCIPAL_KEY] = await accounts.resolve_token(session, secret.strip())
+        # One read per request; the token's last use is written at most once a minute.
+        async with db.read() as session:
+            principal = await accounts.resolve_token(session, secret.strip())
+        if accounts.token_needs_touch(principal):
+            async with db.transaction() as session:
+                await accounts.touch_token(session, principal)
+        request[PRINCIPAL_KEY] = principal
         return await handler(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        async with db.transaction() as session:
+        async with db.read() as session:
             resolved = await accounts.resolve_session(session, cookie)
+        if isinstance(resolved, SessionChange):  # expired, or activity to record
+            async with db.transaction() as session:
+                resolved = await accounts.apply_session_change(session, cookie, resolved)
         if resolved is not None:
             request[PRINCIPAL_KEY], request[SESSION_KEY], request[USER_KEY] = resolved
     if (

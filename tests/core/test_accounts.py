@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -19,8 +21,11 @@ from core import (
     Principal,
     Role,
     SecuritySettings,
+    SessionChange,
     User,
     WeakPasswordError,
+    WebSession,
+    utcnow,
 )
 from gateway._demo import DEMO_PASSWORD
 
@@ -132,3 +137,38 @@ async def test_tokens_one_per_machine_and_revocable(db: Database) -> None:
     async with db.transaction() as session:
         with pytest.raises(AuthenticationError, match="revoked"):
             await accounts.resolve_token(session, new.secret)
+
+
+async def test_session_activity_is_recorded_before_the_idle_timeout(db: Database) -> None:
+    """A session in use never idles out: its activity is written once a tenth of the idle
+    timeout has passed (and not on every request)."""
+    accounts = Accounts(SecuritySettings(session_idle_minutes=1))
+    async with db.transaction() as session:
+        user = await session.scalar(select(User).where(User.username == "hpx.mediator"))
+        assert user is not None
+        secret, row = await accounts.open_session(session, user)
+    async with db.read() as session:
+        assert isinstance(await accounts.resolve_session(session, secret), tuple)  # fresh
+    async with db.transaction() as session:  # seven seconds later: 7 s > 60 s / 10
+        stored = await session.get(WebSession, row.id_hash)
+        assert stored is not None
+        stored.last_seen_at = utcnow() - timedelta(seconds=7)
+    async with db.read() as session:
+        change = await accounts.resolve_session(session, secret)
+    assert isinstance(change, SessionChange) and not change.expired
+    async with db.transaction() as session:
+        resolved = await accounts.apply_session_change(session, secret, change)
+    assert resolved is not None and resolved[2].username == "hpx.mediator"
+    async with db.read() as session:
+        assert isinstance(await accounts.resolve_session(session, secret), tuple)
+    async with db.transaction() as session:  # now idle past the timeout: removed
+        stored = await session.get(WebSession, row.id_hash)
+        assert stored is not None
+        stored.last_seen_at = utcnow() - timedelta(minutes=2)
+    async with db.read() as session:
+        change = await accounts.resolve_session(session, secret)
+    assert isinstance(change, SessionChange) and change.expired
+    async with db.transaction() as session:
+        assert await accounts.apply_session_change(session, secret, change) is None
+    async with db.read() as session:
+        assert await session.get(WebSession, row.id_hash) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
@@ -166,3 +167,36 @@ async def test_health_and_metrics(client: TestClient) -> None:
     await client.get("/healthz")
     text = await (await client.get("/metrics")).text()
     assert 'gateway_http_requests_total{route="/healthz",status="200"}' in text
+
+
+async def test_signed_in_reads_take_no_write_lock(client: TestClient) -> None:
+    """The auth middleware reads the session; a GET writes nothing (on SQLite no
+    BEGIN IMMEDIATE: readers never queue behind the audit log or the recording index)."""
+    from sqlalchemy import event
+
+    from web import DB
+
+    await login(client, "county.watch")
+    await client.get("/api/me")  # the sign-in's own activity is fresh
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        # requests run in aiohttp's unnamed tasks; the gateway's own loops have names
+        task = asyncio.current_task()
+        if task is not None and task.get_name().startswith("Task-"):
+            statements.append(" ".join(statement.split()[:4]).upper())
+
+    engine = client.app[DB].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(10):
+            assert (await client.get("/api/me")).status == 200
+            assert (await client.get("/api/cameras")).status == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    writes = [
+        s
+        for s in statements
+        if s == "BEGIN IMMEDIATE" or s.split()[0] in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert statements and not writes, writes
