@@ -111,6 +111,7 @@ class CameraLeases:
         self._on_claim = on_claim
         self._owners: dict[int, NodeRef] = {}
         self._started_versions: dict[int, datetime] = {}
+        self._running: set[int] = set()  # cameras these leases started in the manager
         self._renewed = time.monotonic()
         self._fenced = False
         self._wake = asyncio.Event()
@@ -137,9 +138,9 @@ class CameraLeases:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        held = list(self.manager.camera_ids)
-        for camera_id in held:
+        for camera_id in list(self._running):
             await self.manager.remove(camera_id)
+        self._running.clear()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2.0), self.db.transaction() as session:
                 await session.execute(
@@ -164,6 +165,11 @@ class CameraLeases:
 
     def is_local(self, camera_id: int) -> bool:
         return camera_id in self.manager
+
+    @property
+    def running(self) -> frozenset[int]:
+        """The cameras this process runs because it holds their leases."""
+        return frozenset(self._running)
 
     async def published_states(
         self, camera_ids: Collection[int]
@@ -200,7 +206,7 @@ class CameraLeases:
 
     async def _fence_if_stale(self) -> None:
         silent = time.monotonic() - self._renewed
-        if silent <= self.settings.fence_after or not len(self.manager.camera_ids):
+        if silent <= self.settings.fence_after or not self._running:
             return
         if not self._fenced:
             log.error(
@@ -209,9 +215,10 @@ class CameraLeases:
                 extra={"seconds_without_renewal": round(silent, 1)},
             )
         self._fenced = True
-        for camera_id in list(self.manager.camera_ids):
+        for camera_id in list(self._running):
             await self.manager.remove(camera_id)
             self._started_versions.pop(camera_id, None)
+        self._running.clear()
 
     async def round(self) -> None:
         """One renewal: heartbeat, renew, reconcile, claim/release, publish; then apply."""
@@ -408,6 +415,7 @@ class CameraLeases:
         for camera in result.released:
             await manager.remove(camera)
             self._started_versions.pop(camera, None)
+            self._running.discard(camera)
         if result.released:
             async with self.db.transaction() as session:
                 await session.execute(
@@ -418,10 +426,11 @@ class CameraLeases:
                     )
                     .values(node_id=None, expires_at=EPOCH, previous_node=self.node_id)
                 )
-        for camera in list(manager.camera_ids):
+        for camera in list(self._running):
             if camera not in result.held:  # taken from us (we were fenced) or disabled
                 await manager.remove(camera)
                 self._started_versions.pop(camera, None)
+                self._running.discard(camera)
         wanted = [c for c in result.held if c not in manager or c in result.changed]
         if not wanted:
             return
@@ -430,6 +439,7 @@ class CameraLeases:
                 await manager.update(spec)
             else:
                 await manager.add(spec)
+                self._running.add(spec.camera_id)
                 if spec.camera_id in result.claimed:
                     previous = result.claimed[spec.camera_id]
                     if previous is not None and previous != self.node_id:

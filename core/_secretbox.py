@@ -13,7 +13,9 @@ import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = ["SecretBox", "SecretBoxError"]
 
@@ -27,6 +29,7 @@ class SecretBox:
         if len(key) != 32:
             raise SecretBoxError("secret key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> SecretBox:
@@ -41,6 +44,16 @@ class SecretBox:
         if len(key) != 32:
             raise SecretBoxError(f"{path} is not a 32-byte key; restore it from the backup")
         return cls(key)
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (HKDF-SHA256), never the sealing key itself.
+
+        Every gateway process of a deployment shares ``secret.key`` (they open the same
+        camera credentials), so a derived key is a secret they all share.
+        """
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+            self._key
+        )
 
     def seal(self, plaintext: str, *, context: str = "") -> str:
         """Encrypt ``plaintext``; ``context`` (e.g. ``"camera:12"``) binds it to its owner."""

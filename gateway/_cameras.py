@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from functools import partial
 
+import aiohttp
 from aiohttp import web
 
 from camera_registry import (
@@ -16,7 +17,17 @@ from camera_registry import (
     load_camera_specs,
 )
 from core import SecretBox
-from web import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, DB, METRICS, SETTINGS, state_json
+from web import (
+    CAMERA_LEASES,
+    CAMERA_REGISTRY,
+    CAMERAS,
+    CLUSTER,
+    DB,
+    METRICS,
+    SETTINGS,
+    Cluster,
+    live_entry,
+)
 
 __all__ = ["cameras_ctx", "setup_cameras"]
 
@@ -36,12 +47,14 @@ def setup_cameras(app: web.Application, secrets: SecretBox) -> CameraManager:
             renew=cluster.lease_renew,
             url=cluster.url or f"http://127.0.0.1:{http.port}",
         ),
-        publish=state_json,
+        # what the wall of any process shows about a camera this process runs
+        publish=lambda state: live_entry(app, state),
     )
     registry = CameraRegistry(app[DB], secrets, manager, leases.round)
     app[CAMERAS] = manager
     app[CAMERA_LEASES] = leases
     app[CAMERA_REGISTRY] = registry
+    app[CLUSTER] = Cluster(leases, secrets.derive("cluster-forwarding"))
     app[METRICS].registry.register(CameraCollector(manager))
     return manager
 
@@ -49,8 +62,11 @@ def setup_cameras(app: web.Application, secrets: SecretBox) -> CameraManager:
 async def cameras_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register after the database check and before the cameras' consumers (recordings,
     live view): cleanup runs in reverse, so consumers let go before the hubs close."""
+    cluster = app[CLUSTER]
+    cluster.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
     await app[CAMERAS].start()
     await app[CAMERA_LEASES].start()
     yield
     await app[CAMERA_LEASES].close()
     await app[CAMERAS].close()
+    await cluster.http.close()

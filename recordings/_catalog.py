@@ -40,6 +40,11 @@ class RecordingCatalog:
         async with self.db.read() as session:
             return await existing_row(session, recording_id)
 
+    async def camera_of(self, actor: Principal, recording_id: str) -> int | None:
+        """The camera of a recording the caller may see (404 otherwise)."""
+        async with self.db.read() as session:
+            return (await visible_row(session, actor, recording_id)).camera_id
+
     async def get(self, actor: Principal, recording_id: str) -> dict[str, Any]:
         async with self.db.read() as session:
             row = await visible_row(session, actor, recording_id)

@@ -186,6 +186,10 @@ class Recorder:
             )
         return row
 
+    def is_running(self, recording_id: str) -> bool:
+        """Whether this process writes the recording now."""
+        return recording_id in self.writers
+
     def _retire(self, recording_id: str) -> RecordingWriter | None:
         """Take a writer out of the running set; it counts in ``stopping`` until settled."""
         writer = self.writers.pop(recording_id, None)

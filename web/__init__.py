@@ -23,8 +23,9 @@ from . import (
 from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
-from ._api_live import LIVE
+from ._api_live import LIVE, live_entry
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
+from ._cluster import CLUSTER, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
 from ._middleware import SESSION_COOKIE, middlewares
@@ -37,6 +38,7 @@ __all__ = [
     "CAMERA_LEASES",
     "CAMERA_REGISTRY",
     "CASES",
+    "CLUSTER",
     "DB",
     "EXPORTS",
     "HOUSEKEEPER",
@@ -51,9 +53,11 @@ __all__ = [
     "ZH",
     "Api",
     "ApiOperation",
+    "Cluster",
     "HttpMetrics",
     "NavItem",
     "current_principal",
+    "live_entry",
     "middlewares",
     "parse",
     "read_json",

@@ -21,6 +21,7 @@ from camera_registry import (
 from core import InvalidInputError
 
 from ._api import Api
+from ._cluster import forward_if_remote
 from ._context import current_principal
 from ._schema import read_json
 
@@ -274,6 +275,8 @@ async def delete_camera(request: web.Request) -> web.StreamResponse:
 )
 async def camera_snapshot(request: web.Request) -> web.StreamResponse:
     camera_id = _camera_id(request)
+    if (forwarded := await forward_if_remote(request, camera_id)) is not None:
+        return forwarded  # the process running the camera has its keyframes
     thumbnail = request.query.get("size") == "thumb"
     jpeg = await request.app[CAMERA_REGISTRY].snapshot(
         current_principal(request), camera_id, thumbnail=thumbnail

@@ -10,6 +10,7 @@ The camera's unit decides who may open it; a refusal names neither camera nor un
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -18,11 +19,12 @@ from core import InvalidInputError, Permission, UnavailableError, authorize, can
 from sessions import CameraRef, LiveSessions
 
 from ._api import Api
-from ._api_cameras import CAMERAS
+from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_recordings import RECORDINGS
+from ._cluster import forward_if_remote
 from ._context import current_principal
 
-__all__ = ["LIVE", "api"]
+__all__ = ["LIVE", "api", "live_entry"]
 
 #: The live-view and talk sessions of this process.
 LIVE = web.AppKey("live", LiveSessions)
@@ -47,9 +49,13 @@ def _live(request: web.Request) -> LiveSessions:
     return live
 
 
+def _camera_id(request: web.Request) -> int:
+    return int(request.match_info["camera_id"])
+
+
 def _camera(request: web.Request) -> CameraRef:
     """The camera of the path, authorized for viewing (403 outside the caller's scope)."""
-    spec = _manager(request).spec(int(request.match_info["camera_id"]))
+    spec = _manager(request).spec(_camera_id(request))
     authorize(current_principal(request), Permission.CAMERA_VIEW, spec.unit_code)
     return CameraRef(spec.camera_id, spec.unit_code, spec.name)
 
@@ -83,6 +89,8 @@ def _answer(
     query=("stream",),
 )
 async def open_view(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await forward_if_remote(request, _camera_id(request))) is not None:
+        return forwarded
     camera = _camera(request)
     stream = parse_stream(request.query.get("stream", "main"))
     offer = await _offer(request)
@@ -98,6 +106,8 @@ async def open_view(request: web.Request) -> web.StreamResponse:
     status=204,
 )
 async def close_view(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await forward_if_remote(request, _camera_id(request))) is not None:
+        return forwarded
     await _live(request).hang_up(
         current_principal(request), request.match_info["session_id"], kind="view"
     )
@@ -114,6 +124,8 @@ async def close_view(request: web.Request) -> web.StreamResponse:
     query=("takeover",),
 )
 async def open_talk(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await forward_if_remote(request, _camera_id(request))) is not None:
+        return forwarded
     camera = _camera(request)
     offer = await _offer(request)
     takeover = request.query.get("takeover", "") in ("1", "true", "yes")
@@ -129,6 +141,8 @@ async def open_talk(request: web.Request) -> web.StreamResponse:
     status=204,
 )
 async def close_talk(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await forward_if_remote(request, _camera_id(request))) is not None:
+        return forwarded
     await _live(request).hang_up(
         current_principal(request), request.match_info["session_id"], kind="talk"
     )
@@ -137,6 +151,8 @@ async def close_talk(request: web.Request) -> web.StreamResponse:
 
 @api.get("/api/cameras/{camera_id:\\d+}/talk", "Who holds the camera's talk floor")
 async def floor_state(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await forward_if_remote(request, _camera_id(request))) is not None:
+        return forwarded
     camera = _camera(request)
     principal = current_principal(request)
     state = _manager(request).state(camera.camera_id)
@@ -155,33 +171,68 @@ async def floor_state(request: web.Request) -> web.StreamResponse:
 async def wall_status(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     manager = _manager(request)
-    live = _live(request)
-    recorder = request.app.get(RECORDINGS)
-    recording = recorder.recording_cameras() if recorder is not None else None
-    cameras = []
-    for camera_id in manager.camera_ids:
+    views = await request.app[CAMERA_REGISTRY].cameras(principal)
+    remote_ids = [v.camera.id for v in views if v.camera.id not in manager and v.camera.enabled]
+    published = await request.app[CAMERA_LEASES].published_states(remote_ids) if remote_ids else {}
+    listed = [(v.camera.id, v.camera.name, v.unit_code) for v in views]
+    known = {camera_id for camera_id, _, _ in listed}
+    for camera_id in manager.camera_ids:  # running here without a row (embedded use, tests)
         spec = manager.spec(camera_id)
-        if not can(principal, Permission.CAMERA_VIEW, spec.unit_code):
-            continue
-        state = manager.state(camera_id)
+        if camera_id not in known and can(principal, Permission.CAMERA_VIEW, spec.unit_code):
+            listed.append((camera_id, spec.name, spec.unit_code))
+    cameras = []
+    for camera_id, name, unit_code in listed:
+        if camera_id in manager:
+            entry = live_entry(request.app, manager.state(camera_id))
+        elif camera_id in published and published[camera_id][0] is not None:
+            entry = published[camera_id][0] or {}
+        else:
+            continue  # disabled, or not running anywhere yet
+        floor = entry.get("floor") or {}
         cameras.append(
             {
                 "id": camera_id,
-                "name": spec.name,
-                "unit_code": spec.unit_code,
-                "online": state.online,
-                "reason": state.reason,
-                "since": _iso(state.since),
-                "talk": state.online and state.talk,
-                "listen_only_reason": _listen_only(state),
-                "picture_problem": state.picture.problem if state.picture else None,
-                "viewers": live.viewers(camera_id),
-                # None: this process does not record, so nobody can say.
-                "recording": None if recording is None else camera_id in recording,
-                **_floor_json(live, camera_id, principal.actor),
+                "name": name,
+                "unit_code": unit_code,
+                "online": entry.get("online", False),
+                "reason": entry.get("reason", ""),
+                "since": _iso(float(entry.get("since") or 0)),
+                "talk": bool(entry.get("online") and entry.get("talk")),
+                "listen_only_reason": _listen_only_of(entry),
+                "picture_problem": (entry.get("picture") or {}).get("problem"),
+                "viewers": entry.get("viewers", 0),
+                # None: the process running the camera does not record, so nobody can say.
+                "recording": entry.get("recording"),
+                "talking": floor.get("name"),
+                "talking_since": _iso(floor["since"]) if floor.get("since") else None,
+                "talking_mine": bool(floor and floor.get("actor") == principal.actor),
             }
         )
     return web.json_response({"cameras": cameras})
+
+
+def live_entry(app: web.Application, state: CameraState) -> dict[str, Any]:
+    """A running camera's state with what the wall shows (viewers, recording, the talk
+    floor): served here, and published for the other processes of the deployment."""
+    live = app.get(LIVE)
+    recorder = app.get(RECORDINGS)
+    camera_id = state.camera_id
+    holder = live.floor(camera_id) if live is not None else None
+    return {
+        **state_json(state),
+        "viewers": live.viewers(camera_id) if live is not None else 0,
+        "recording": None if recorder is None else camera_id in recorder.recording_cameras(),
+        "floor": None
+        if holder is None
+        else {"actor": holder.actor, "name": holder.name, "since": holder.since},
+    }
+
+
+def _listen_only_of(entry: dict[str, Any]) -> str | None:
+    if entry.get("online") and entry.get("talk"):
+        return None
+    reason = entry.get("listen_only_reason")
+    return str(reason) if reason else (None if entry.get("online") else "camera offline")
 
 
 def _listen_only(state: CameraState) -> str | None:

@@ -24,6 +24,7 @@ from recordings import (
 )
 
 from ._api import Api, Query
+from ._cluster import forward_if_remote
 from ._context import current_principal
 from ._schema import read_json
 
@@ -137,6 +138,9 @@ class PolicyBody:
     status=201,
 )
 async def start_recording(request: web.Request) -> web.StreamResponse:
+    # the recorder of the process that runs the camera writes it
+    if (forwarded := await forward_if_remote(request, _int(request, "camera_id"))) is not None:
+        return forwarded
     body = await read_json(request, StartBody)
     service = _service(request)
     row = await service.start_recording(
@@ -147,11 +151,17 @@ async def start_recording(request: web.Request) -> web.StreamResponse:
 
 @api.post("/api/recordings/{recording_id}/stop", "Stop a running recording", body=StopBody)
 async def stop_recording(request: web.Request) -> web.StreamResponse:
-    body = await read_json(request, StopBody) if request.can_read_body else StopBody()
     service = _service(request)
-    row = await service.stop_recording(
-        current_principal(request), request.match_info["recording_id"], body.reason
-    )
+    recording_id = request.match_info["recording_id"]
+    if not service.recorder.is_running(recording_id):  # maybe another process writes it
+        camera_id = await service.catalog.camera_of(current_principal(request), recording_id)
+        if (
+            camera_id is not None
+            and (forwarded := await forward_if_remote(request, camera_id)) is not None
+        ):
+            return forwarded
+    body = await read_json(request, StopBody) if request.can_read_body else StopBody()
+    row = await service.stop_recording(current_principal(request), recording_id, body.reason)
     return web.json_response(recording_json(row))
 
 

@@ -22,6 +22,7 @@ from core import (
     UnavailableError,
 )
 
+from ._cluster import CLUSTER, FORWARDED, forwarded_principal
 from ._context import (
     ACCOUNTS,
     DB,
@@ -157,6 +158,15 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     accounts, db = request.app[ACCOUNTS], request.app[DB]
+    forwarded = request.headers.get(FORWARDED)
+    if forwarded is not None:  # from another process of this deployment (see _cluster)
+        cluster = request.app.get(CLUSTER)
+        if cluster is None:
+            raise AuthenticationError(
+                "this process takes no forwarded requests", code="bad_forward"
+            )
+        request[PRINCIPAL_KEY] = await forwarded_principal(request, cluster, forwarded)
+        return await handler(request)
     authorization = request.headers.get("Authorization", "")
     if authorization:
         scheme, _, secret = authorization.partition(" ")
