@@ -173,6 +173,7 @@ class StreamHub:
         self._dropped = 0
         self._last_arrival: float | None = None
         self._closed = False
+        self.close_reason: str | None = None
 
     def set_tracks(self, tracks: Iterable[TrackInfo]) -> None:
         """The tracks of the current RTSP session (codecs, sprop …) for consumers."""
@@ -265,11 +266,13 @@ class StreamHub:
             last_frame_age=None if self._last_arrival is None else now - self._last_arrival,
         )
 
-    def close(self) -> None:
-        """End every subscription; idempotent."""
+    def close(self, reason: str | None = None) -> None:
+        """End every subscription; idempotent.  ``reason`` tells the consumers why (a
+        recording names it as its stop reason)."""
         if self._closed:
             return
         self._closed = True
+        self.close_reason = reason
         for sub in list(self._subs):
             sub.close()
         self._gop = []

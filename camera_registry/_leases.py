@@ -45,6 +45,14 @@ __all__ = ["CameraLeases", "LeaseSettings", "NodeRef"]
 log = logging.getLogger("gateway.cluster")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Why a camera stops here (its hub closes with the reason; a recording stops with it).
+HANDED_OVER = "handed over to another gateway process (the cameras are rebalanced)"
+NOT_OURS = "another gateway process runs the camera now, or it was disabled"
+FENCED = (
+    "this gateway process could not reach the database and stopped the camera before "
+    "another process may take it over"
+)
+SHUTTING_DOWN = "gateway process shutting down; another process takes the camera over"
 SpecLoader = Callable[[Collection[int]], Awaitable[list[CameraSpec]]]
 StatePublisher = Callable[[CameraState], dict[str, Any]]
 
@@ -69,7 +77,7 @@ class NodeRef:
 
 @dataclass(frozen=True, slots=True)
 class _Round:
-    claimed: dict[int, str | None]  # camera id → previous owner
+    claimed: dict[int, tuple[str | None, bool]]  # camera id → (previous owner, handed over)
     released: tuple[int, ...]
     held: frozenset[int]  # cameras we own after this round (renewed, claimed, not released)
     changed: frozenset[int]  # held cameras whose registration changed since we started them
@@ -99,7 +107,7 @@ class CameraLeases:
         settings: LeaseSettings | None = None,
         *,
         publish: StatePublisher | None = None,
-        on_claim: Callable[[int, str | None], None] | None = None,
+        on_claim: Callable[[int, str, bool], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.manager = manager
@@ -110,6 +118,7 @@ class CameraLeases:
         self._publish = publish
         self._on_claim = on_claim
         self._owners: dict[int, NodeRef] = {}
+        self._live: frozenset[str] = frozenset()
         self._started_versions: dict[int, datetime] = {}
         self._running: set[int] = set()  # cameras these leases started in the manager
         self._renewed = time.monotonic()
@@ -139,7 +148,7 @@ class CameraLeases:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for camera_id in list(self._running):
-            await self.manager.remove(camera_id)
+            await self.manager.remove(camera_id, reason=SHUTTING_DOWN)
         self._running.clear()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2.0), self.db.transaction() as session:
@@ -148,7 +157,7 @@ class CameraLeases:
                     .where(CameraLease.node_id == self.node_id)
                     .values(node_id=None, expires_at=EPOCH, previous_node=self.node_id)
                 )
-                await session.execute(delete(GatewayNode).where(GatewayNode.id == self.node_id))
+                # the node row stays until it is forgotten: it names who handed back
 
     def wake(self) -> None:
         """A camera was registered, enabled or changed: run a round soon."""
@@ -165,6 +174,11 @@ class CameraLeases:
 
     def is_local(self, camera_id: int) -> bool:
         return camera_id in self.manager
+
+    @property
+    def live_nodes(self) -> frozenset[str]:
+        """The gateway processes that renewed in time, as of the last round (this one too)."""
+        return self._live
 
     @property
     def running(self) -> frozenset[int]:
@@ -216,7 +230,7 @@ class CameraLeases:
             )
         self._fenced = True
         for camera_id in list(self._running):
-            await self.manager.remove(camera_id)
+            await self.manager.remove(camera_id, reason=FENCED)
             self._started_versions.pop(camera_id, None)
         self._running.clear()
 
@@ -274,6 +288,7 @@ class CameraLeases:
                 await session.execute(delete(CameraLease).where(CameraLease.camera_id.in_(gone)))
                 renewed -= gone
             live = await self._live_nodes(session, now)
+            self._live = frozenset(live)
             rows = (
                 await session.execute(
                     select(CameraLease.camera_id, CameraLease.node_id, CameraLease.expires_at)
@@ -290,7 +305,7 @@ class CameraLeases:
                 loads[node] += 1
             mine = [c for c, n in held_by.items() if n == me]
             plan = plan_leases(mine, me=me, loads=loads, cameras=len(rows), free=len(free))
-            claimed: dict[int, str | None] = {}
+            claimed: dict[int, tuple[str | None, bool]] = {}
             if plan.claim:
                 claimed = await self._claim(session, now, free, plan.claim, live)
             held = (renewed | claimed.keys()) - set(plan.release)
@@ -359,7 +374,7 @@ class CameraLeases:
         free: list[int],
         count: int,
         live: dict[str, str],
-    ) -> dict[int, str | None]:
+    ) -> dict[int, tuple[str | None, bool]]:
         me = self.node_id
         candidates = (
             select(CameraLease.camera_id, CameraLease.node_id, CameraLease.previous_node)
@@ -378,10 +393,12 @@ class CameraLeases:
         if not picked:
             return {}
         ttl = timedelta(seconds=self.settings.ttl)
-        claimed: dict[int, str | None] = {}
+        claimed: dict[int, tuple[str | None, bool]] = {}
         for camera, owner, handed_over_by in picked:
-            previous = owner or handed_over_by  # a graceful hand-back leaves its name behind
-            claimed[camera] = previous
+            # a graceful hand-back leaves no owner and its name behind; a dead owner's
+            # expired lease still names it
+            previous = owner or handed_over_by
+            claimed[camera] = (previous, owner is None and handed_over_by is not None)
             await session.execute(
                 update(CameraLease)
                 .where(CameraLease.camera_id == camera)
@@ -413,7 +430,7 @@ class CameraLeases:
     async def _apply(self, result: _Round) -> None:
         manager = self.manager
         for camera in result.released:
-            await manager.remove(camera)
+            await manager.remove(camera, reason=HANDED_OVER)
             self._started_versions.pop(camera, None)
             self._running.discard(camera)
         if result.released:
@@ -428,7 +445,7 @@ class CameraLeases:
                 )
         for camera in list(self._running):
             if camera not in result.held:  # taken from us (we were fenced) or disabled
-                await manager.remove(camera)
+                await manager.remove(camera, reason=NOT_OURS)
                 self._started_versions.pop(camera, None)
                 self._running.discard(camera)
         wanted = [c for c in result.held if c not in manager or c in result.changed]
@@ -438,15 +455,19 @@ class CameraLeases:
             if spec.camera_id in manager:
                 await manager.update(spec)
             else:
+                # The bookkeeping of a change of process comes first: nothing (the
+                # recording policy) may start on the camera before it is done.
+                previous, handed_over = result.claimed.get(spec.camera_id, (None, False))
+                if previous is not None and previous != self.node_id:
+                    self.takeovers += 1
+                    log.warning(
+                        "camera handed over" if handed_over else "camera taken over",
+                        extra={"camera": spec.camera_id, "from_node": previous},
+                    )
+                    if self._on_claim is not None:
+                        try:
+                            await self._on_claim(spec.camera_id, previous, handed_over)
+                        except Exception:  # the camera still runs; only its bookkeeping failed
+                            log.exception("takeover bookkeeping failed")
                 await manager.add(spec)
                 self._running.add(spec.camera_id)
-                if spec.camera_id in result.claimed:
-                    previous = result.claimed[spec.camera_id]
-                    if previous is not None and previous != self.node_id:
-                        self.takeovers += 1
-                        log.warning(
-                            "camera taken over",
-                            extra={"camera": spec.camera_id, "from_node": previous},
-                        )
-                    if self._on_claim is not None:
-                        self._on_claim(spec.camera_id, previous)

@@ -281,12 +281,13 @@ class CameraManager:
             elif item.spec != spec:
                 await self._restart(item, spec, item.ingest.hub)
 
-    async def remove(self, camera_id: int) -> None:
-        """Stop a camera and close its hub (subscribers end); unknown ids are ignored."""
+    async def remove(self, camera_id: int, *, reason: str | None = None) -> None:
+        """Stop a camera and close its hub (subscribers end, told ``reason``); unknown ids
+        are ignored."""
         async with self._lock:
             item = self._cameras.pop(camera_id, None)
         if item is not None:
-            await self._dispose(item)
+            await self._dispose(item, reason)
 
     # ---------------------------------------------------------------- internals
     async def _launch(
@@ -357,13 +358,13 @@ class CameraManager:
             backoff=self._backoff if self._backoff is not None else BACKOFF_STEPS,
         )
 
-    async def _dispose(self, item: _Running) -> None:
+    async def _dispose(self, item: _Running, reason: str | None = None) -> None:
         """Stop everything of a camera that is going away and close its hubs."""
         await self._stop(item)
         sub, item.sub = item.sub, None
         if sub is not None:
             await sub.close()
-        item.ingest.hub.close()
+        item.ingest.hub.close(reason)
 
     async def _stop(self, item: _Running) -> None:
         sampler, item.sampler = item.sampler, None

@@ -15,7 +15,7 @@ from ._migrate import SchemaNotCurrentError, check_schema, migrate
 from ._models import ApiToken, AuditEntry, Room, StaffMember, Unit, User, WebSession
 from ._org import Organisation, RoomKind, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
-from ._secretbox import SecretBox, SecretBoxError
+from ._secretbox import SecretBox, SecretBoxError, create_secret_file
 from ._settings import (
     ClusterSettings,
     DatabaseSettings,
@@ -92,6 +92,7 @@ __all__ = [
     "can",
     "check_schema",
     "contains",
+    "create_secret_file",
     "in_scope",
     "level_of",
     "load_settings",

@@ -20,6 +20,29 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 __all__ = ["SecretBox", "SecretBoxError"]
 
 
+def create_secret_file(path: Path, data: bytes) -> bool:
+    """Create ``path`` (0600) holding ``data`` unless it exists; whether this call made it.
+
+    Written whole under a temporary name, then linked into place: several gateway
+    processes starting together agree on one file and never read a half-written one.
+    Blocking: call it at start-up or from a thread.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        return False  # another process made it first: everyone uses that one
+    finally:
+        temporary.unlink()
+    return True
+
+
 class SecretBoxError(ValueError):
     pass
 
@@ -36,10 +59,7 @@ class SecretBox:
         """Load ``data_dir/secret.key``, creating it (0600) when absent."""
         path = data_dir / "secret.key"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
+            create_secret_file(path, secrets.token_bytes(32))
         key = path.read_bytes()
         if len(key) != 32:
             raise SecretBoxError(f"{path} is not a 32-byte key; restore it from the backup")

@@ -23,7 +23,9 @@ from web import (
     CAMERAS,
     CLUSTER,
     DB,
+    HOUSEKEEPER,
     METRICS,
+    RECORDINGS,
     SETTINGS,
     Cluster,
     live_entry,
@@ -49,6 +51,7 @@ def setup_cameras(app: web.Application, secrets: SecretBox) -> CameraManager:
         ),
         # what the wall of any process shows about a camera this process runs
         publish=lambda state: live_entry(app, state),
+        on_claim=partial(_claimed, app),
     )
     registry = CameraRegistry(app[DB], secrets, manager, leases.round)
     app[CAMERAS] = manager
@@ -57,6 +60,22 @@ def setup_cameras(app: web.Application, secrets: SecretBox) -> CameraManager:
     app[CLUSTER] = Cluster(leases, secrets.derive("cluster-forwarding"))
     app[METRICS].registry.register(CameraCollector(manager))
     return manager
+
+
+async def _claimed(app: web.Application, camera_id: int, previous: str, handed_over: bool) -> None:
+    """A camera another process ran is ours now: its recording resumes here with a gap
+    that names the change of process."""
+    if RECORDINGS not in app:
+        return
+    reason = (
+        f"handed over from gateway process {previous} (the cameras were rebalanced)"
+        if handed_over
+        else f"taken over from gateway process {previous}, which stopped renewing its lease "
+        "(it crashed, was killed, or lost the database)"
+    )
+    await app[RECORDINGS].take_over(camera_id, previous, reason)
+    if HOUSEKEEPER in app:
+        app[HOUSEKEEPER].wake()  # the room's policy restarts the recording now
 
 
 async def cameras_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -33,6 +33,7 @@ from ._demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
 from ._demo_cameras import DemoFleet, register_demo_cameras, start_demo_fleet
 from ._logging import configure_logging
 from ._tls import lan_names, self_signed_certificate
+from ._workers import run_worker, supervise
 from .app import create_app
 
 __all__ = ["main"]
@@ -52,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", help="migrate and seed the demo organisation and users first"
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N gateway processes sharing the cameras (one per core; PostgreSQL only)",
+    )
+    serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument(
         "--demo-cameras",
         type=int,
@@ -251,7 +260,14 @@ def _serve_with(
         assert settings.http.tls_cert is not None and settings.http.tls_key is not None
         ssl_context.load_cert_chain(settings.http.tls_cert, settings.http.tls_key)
     scheme = "https" if ssl_context else "http"
-    log.info("serving", extra={"url": f"{scheme}://{settings.http.host}:{settings.http.port}"})
+    url = f"{scheme}://{settings.http.host}:{settings.http.port}"
+    if args.worker is not None:
+        return run_worker(create_app(settings), settings, args.worker, ssl_context)
+    if args.workers > 1:
+        children = (["--config", str(args.config)] if args.config else []) + ["serve"]
+        return supervise(settings, args.workers, children)
+    log.info("serving", extra={"url": url})
+    print(f"综治视频网关已启动: {url}", flush=True)
     web.run_app(
         create_app(settings),
         host=settings.http.host,

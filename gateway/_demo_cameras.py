@@ -26,6 +26,7 @@ from camera_registry import (
 )
 from core import SYSTEM, Database, Room, SecretBox
 from core.errors import UnavailableError
+from gateway._workers import die_with_parent
 
 __all__ = ["DemoFleet", "register_demo_cameras", "start_demo_fleet"]
 
@@ -67,7 +68,10 @@ def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
         "--discovery-port",
         "0",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # the simulator dies with the gateway, even a killed one: no orphan keeps the ports
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent
+    )
     assert process.stdout is not None
     document = ""
     while True:

@@ -9,7 +9,7 @@ from aiohttp import web
 from cases import RecordingRef, SessionRecorder
 from core import Settings
 from recordings import EvidenceExporter, Housekeeper, RecordingCollector, RecordingService
-from web import CAMERAS, DB, EXPORTS, HOUSEKEEPER, METRICS, RECORDINGS
+from web import CAMERA_LEASES, CAMERAS, DB, EXPORTS, HOUSEKEEPER, METRICS, RECORDINGS
 
 __all__ = ["CaseRecorder", "recordings_ctx", "setup_recordings"]
 
@@ -46,7 +46,8 @@ def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorde
 
 async def recordings_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register after the database check (start-up salvages and reindexes into it)."""
-    await app[RECORDINGS].start()
+    leases = app[CAMERA_LEASES]
+    await app[RECORDINGS].start(node_id=leases.node_id, live_nodes=leases.live_nodes)
     await app[HOUSEKEEPER].start()
     yield
     await app[HOUSEKEEPER].close()

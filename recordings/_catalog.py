@@ -7,6 +7,7 @@ rebuilds it from manifests); this is the read side, scoped and audited where it 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,19 @@ class RecordingCatalog:
         """The index row, unchecked (for the process itself, not for callers' requests)."""
         async with self.db.read() as session:
             return await existing_row(session, recording_id)
+
+    async def written_by(self, nodes: Collection[str]) -> set[str]:
+        """Ids of recordings that these gateway processes are writing now."""
+        if not nodes:
+            return set()
+        async with self.db.read() as session:
+            return set(
+                await session.scalars(
+                    select(RecordingRow.id).where(
+                        RecordingRow.state == "recording", RecordingRow.node_id.in_(list(nodes))
+                    )
+                )
+            )
 
     async def camera_of(self, actor: Principal, recording_id: str) -> int | None:
         """The camera of a recording the caller may see (404 otherwise)."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,7 +50,10 @@ log = logging.getLogger("gateway.recordings")
 class HousekeepingSettings:
     retention: RetentionRules = field(default_factory=RetentionRules)
     disk: DiskRules = field(default_factory=DiskRules)
-    interval: float = 60.0
+    interval: float = 60.0  # retention and the disk guard
+    #: room policies are read again this often: a policy set through any gateway process
+    #: reaches the cameras every other process runs within this delay
+    policy_interval: float = 5.0
     timezone: str = "Asia/Shanghai"
 
 
@@ -105,15 +109,20 @@ class Housekeeper:
                 await task
 
     async def _run(self) -> None:
+        next_sweep = 0.0
         while True:
             try:
                 await self.apply_room_policies()
-                await self.guard_disk()
-                await self.apply_retention()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.interval
+                    await self.guard_disk()
+                    await self.apply_retention()
             except Exception:
                 log.exception("recordings housekeeping failed; retrying next round")
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.interval):
+                async with asyncio.timeout(
+                    min(self.settings.policy_interval, self.settings.interval)
+                ):
                     await self._wake.wait()
             self._wake.clear()
 

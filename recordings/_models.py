@@ -48,6 +48,9 @@ class RecordingRow(Base):
     path: Mapped[str] = mapped_column(String(300))  # relative to the recordings root
     key_id: Mapped[str] = mapped_column(String(16))
     case_session_id: Mapped[int | None] = mapped_column(Integer)
+    #: the gateway process that writes (or wrote) it; another process takes over a camera
+    #: only after this one stopped renewing its lease
+    node_id: Mapped[str | None] = mapped_column(String(32))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delete_reason: Mapped[str | None] = mapped_column(Text)
 

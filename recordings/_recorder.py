@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from camera_registry import CameraManager
 from core import SYSTEM, Database, Permission, Principal, authorize, record
 
@@ -22,11 +24,12 @@ from ._archive import RecordingArchive
 from ._errors import InvalidRangeError, RecordingConflictError, RecordingError
 from ._foreign_tables import camera_room
 from ._index import gap_row, index_manifest, segment_row
-from ._manifest import Manifest
+from ._manifest import Gap, Manifest
 from ._metrics import CameraStats, fold
 from ._models import RecordingRow
 from ._naming import new_recording_id, recording_dir
 from ._policy import RecordingMode
+from ._recovery import salvage_directory
 from ._store import RecordingFiles
 from ._writer import RecordingWriter, WriterEvent, WriterStats
 
@@ -72,6 +75,10 @@ class Recorder:
         self._events: asyncio.Queue[WriterEvent | None] = asyncio.Queue()
         self._indexer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        #: this gateway process (recordings name their writer; see take_over)
+        self.node_id = ""
+        #: camera id → the gap its next recording opens with (taken over from a process)
+        self._resume_gaps: dict[int, Gap] = {}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -136,6 +143,7 @@ class Recorder:
                     session, manifest, str(directory.relative_to(root)), state="recording"
                 )
                 row.case_session_id = case_session_id
+                row.node_id = self.node_id or None
                 await record(
                     session,
                     actor,
@@ -153,10 +161,58 @@ class Recorder:
                 gap_after=self.settings.gap_after,
                 state=lambda: ingest.state,
                 on_event=self._events.put_nowait,
+                opening_gap=self._resume_gaps.pop(camera_id, None),
             )
             await writer.start()
             self.writers[rid] = writer
         return row
+
+    async def take_over(self, camera_id: int, previous: str, reason: str) -> None:
+        """Another gateway process ran this camera until ``previous`` stopped (its lease
+        expired, or it handed the camera over): close what it left open and let the
+        camera's next recording here begin with a gap that says so (``reason``)."""
+        now = datetime.now(UTC)
+        async with self.db.read() as session:
+            rows = (
+                await session.scalars(
+                    select(RecordingRow).where(
+                        RecordingRow.camera_id == camera_id,
+                        RecordingRow.node_id == previous,
+                    )
+                )
+            ).all()
+        since: datetime | None = None
+        for row in rows:
+            end = (
+                await self._close_orphan(row, previous, now)
+                if row.state == "recording"
+                else row.media_end or row.stopped_at or row.started_at
+            )
+            since = end if since is None or end > since else since
+        self._resume_gaps[camera_id] = Gap(since or now, now, reason)
+
+    async def _close_orphan(self, row: RecordingRow, previous: str, now: datetime) -> datetime:
+        """Finish a recording whose writer process died: salvage it when its files are on
+        this machine, else mark it interrupted (that machine salvages it when it starts).
+        Returns where its media ends."""
+        directory = self.archive.directory(row)
+        if await asyncio.to_thread(directory.is_dir):
+            manifest, _ = await asyncio.to_thread(
+                salvage_directory, directory, self.archive.signing_key()
+            )
+            async with self.db.transaction() as session:
+                await index_manifest(session, manifest, row.path)
+            return manifest.segments[-1].end if manifest.segments else manifest.started_at
+        async with self.db.transaction() as session:
+            stored = await session.get(RecordingRow, row.id)
+            if stored is not None and stored.state == "recording":
+                stored.state = "interrupted"
+                stored.stopped_at = stored.media_end or now
+                stored.stop_reason = (
+                    f"interrupted: gateway process {previous} stopped renewing its lease; "
+                    "its files stay on its machine and are salvaged when it starts again"
+                )
+        return row.media_end or row.started_at
 
     async def stop_recording(
         self, actor: Principal, recording_id: str, reason: str

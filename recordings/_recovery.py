@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,14 +41,14 @@ def salvage_directory(directory: Path, key: SigningKey) -> tuple[Manifest, int]:
 
 
 def _scan(
-    root: Path, key: SigningKey, salvage: bool
+    root: Path, key: SigningKey, salvage: bool, spare: Collection[str] = ()
 ) -> tuple[list[tuple[Manifest, str]], list[CaseLink], ReindexReport]:
     report = ReindexReport()
     found: list[tuple[Manifest, str]] = []
     links: list[CaseLink] = []
     for directory in find_recordings(root):
         try:
-            if salvage:
+            if salvage and directory.name not in spare:
                 manifest, count = salvage_directory(directory, key)
                 if count:
                     report.salvaged[manifest.recording_id] = count
@@ -110,16 +111,22 @@ async def restore_links(db: Database, links: list[CaseLink], report: ReindexRepo
 
 
 async def reindex(
-    db: Database, root: Path, key: SigningKey, *, salvage: bool = True
+    db: Database,
+    root: Path,
+    key: SigningKey,
+    *,
+    salvage: bool = True,
+    spare: Collection[str] = (),
 ) -> ReindexReport:
     """Rebuild the index from every manifest under ``root``.
 
     With ``salvage`` (the default, for a gateway that is not running, or at start-up before
-    any writer), unfinished recordings are closed first.  Case links are kept: they live
+    any writer), unfinished recordings are closed first — except those in ``spare``
+    (recording ids another live gateway process is writing).  Case links are kept: they live
     in the database and in each recording's signed journal: links the database lacks are
     restored from the journal when their case still exists.
     """
-    found, links, report = await asyncio.to_thread(_scan, root, key, salvage)
+    found, links, report = await asyncio.to_thread(_scan, root, key, salvage, frozenset(spare))
     await store_index(db, found)
     await restore_links(db, links, report)
     return report

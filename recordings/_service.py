@@ -15,7 +15,7 @@ recorder), not this facade.  ``start()``/``close()`` are idempotent and leave no
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,12 +62,18 @@ class RecordingService:
 
     # ------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Load (or create) the signing key, salvage crashed recordings, start the indexer."""
+    async def start(self, *, node_id: str = "", live_nodes: Collection[str] = ()) -> None:
+        """Load (or create) the signing key, salvage crashed recordings, start the indexer.
+
+        ``node_id`` names this gateway process in the recordings it writes; recordings
+        that another live process (``live_nodes``) is writing are left alone.
+        """
         if self._started:
             return
+        self.recorder.node_id = node_id
         key = await self.archive.open()
-        report = await reindex(self._db, self.archive.root, key)
+        spare = await self.catalog.written_by(set(live_nodes) - {node_id})
+        report = await reindex(self._db, self.archive.root, key, spare=spare)
         for rid, count in report.salvaged.items():
             log.warning("salvaged a crashed recording", extra={"recording": rid, "segments": count})
         await self.recorder.start()
@@ -96,6 +102,10 @@ class RecordingService:
         self, actor: Principal, recording_id: str, reason: str
     ) -> RecordingRow:
         return await self.recorder.stop_recording(actor, recording_id, reason)
+
+    async def take_over(self, camera_id: int, previous: str, reason: str) -> None:
+        """The camera was run by another gateway process: see :meth:`Recorder.take_over`."""
+        await self.recorder.take_over(camera_id, previous, reason)
 
     def recording_camera(self, camera_id: int) -> str | None:
         """The id of the recording running on the camera, if any."""

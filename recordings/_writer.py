@@ -135,7 +135,10 @@ class RecordingWriter:
         batch_frames: int = 16,
         queue_frames: int = 2000,
         queue_bytes: int = 48 << 20,
+        opening_gap: Gap | None = None,
     ) -> None:
+        """``opening_gap``: a gap to record first (the camera was taken over from another
+        gateway process, which stopped writing at its start)."""
         if segment_seconds <= 0 or gap_after <= 0:
             raise ValueError("segment length and gap threshold must be positive seconds")
         self.hub = hub
@@ -159,6 +162,7 @@ class RecordingWriter:
         self._talk_open: tuple[float, str] | None = None
         self._talk_last = 0.0
         self.error: BaseException | None = None
+        self._opening_gap = opening_gap
 
     # ------------------------------------------------------------------ control
 
@@ -170,6 +174,8 @@ class RecordingWriter:
         # Generous: a minute of a 1080p camera, so a short disk stall costs nothing.
         frames, size = self._queue_limits
         self._sub = self.hub.subscribe(max_frames=frames, max_bytes=size)
+        if self._opening_gap is not None:
+            await self._gap(self._opening_gap)
         self._task = asyncio.create_task(self._run(), name=f"recording {self.recording_id}")
 
     def queued(self) -> tuple[int, int]:
@@ -300,7 +306,9 @@ class RecordingWriter:
         now = time.time()
         # Without a stop reason or an error, only the hub closing ends the loop, and the
         # manager closes a hub only when the camera is removed or disabled.
-        closed = "camera removed or disabled in the gateway: its stream ended"
+        closed = (
+            self.hub.close_reason or "camera removed or disabled in the gateway: its stream ended"
+        )
         reason = self._stop_reason or (f"error: {self.error}" if self.error else closed)
         self._sub.close()
         try:

@@ -1,4 +1,5 @@
-"""Several gateway processes on one database: live processes and camera leases.
+"""Several gateway processes on one database: live processes, camera leases, and which
+process writes each recording.
 
 Revision ID: 0006
 Revises: 0005
@@ -49,9 +50,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("camera_id", name="pk_camera_leases"),
     )
     op.create_index("ix_camera_leases_node_id", "camera_leases", ["node_id"])
+    with op.batch_alter_table("recordings") as batch:
+        batch.add_column(sa.Column("node_id", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("recordings") as batch:
+        batch.drop_column("node_id")
     op.drop_index("ix_camera_leases_node_id", table_name="camera_leases")
     op.drop_table("camera_leases")
     op.drop_index("ix_gateway_nodes_heartbeat_at", table_name="gateway_nodes")
