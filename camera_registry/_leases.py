@@ -47,7 +47,7 @@ log = logging.getLogger("gateway.cluster")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Why a camera stops here (its hub closes with the reason; a recording stops with it).
 HANDED_OVER = "handed over to another gateway process (the cameras are rebalanced)"
-NOT_OURS = "another gateway process runs the camera now, or it was disabled"
+NOT_OURS = "another gateway process runs the camera now (this one was cut off from the database)"
 FENCED = (
     "this gateway process could not reach the database and stopped the camera before "
     "another process may take it over"
@@ -82,6 +82,7 @@ class _Round:
     held: frozenset[int]  # cameras we own after this round (renewed, claimed, not released)
     changed: frozenset[int]  # held cameras whose registration changed since we started them
     owners: dict[int, NodeRef]  # every held lease, for forwarding
+    enabled: frozenset[int]  # every enabled camera
 
 
 def _pid_alive(pid: int) -> bool:
@@ -325,7 +326,7 @@ class CameraLeases:
                 self._started_versions[camera] = enabled[camera]
         for camera in changed:
             self._started_versions[camera] = enabled[camera]
-        return _Round(claimed, plan.release, frozenset(held), changed, owners)
+        return _Round(claimed, plan.release, frozenset(held), changed, owners, frozenset(enabled))
 
     async def _heartbeat(self, session: AsyncSession, now: datetime) -> None:
         node = await session.get(GatewayNode, self.node_id)
@@ -444,8 +445,8 @@ class CameraLeases:
                     .values(node_id=None, expires_at=EPOCH, previous_node=self.node_id)
                 )
         for camera in list(self._running):
-            if camera not in result.held:  # taken from us (we were fenced) or disabled
-                await manager.remove(camera, reason=NOT_OURS)
+            if camera not in result.held:  # disabled or removed, or taken from us (fenced)
+                await manager.remove(camera, reason=NOT_OURS if camera in result.enabled else None)
                 self._started_versions.pop(camera, None)
                 self._running.discard(camera)
         wanted = [c for c in result.held if c not in manager or c in result.changed]

@@ -4,9 +4,11 @@ One Python event loop is one core.  The parent starts N worker processes (``pyth
 gateway serve --worker I``) and supervises them; it serves nothing itself:
 
 - every worker listens on the public address with ``SO_REUSEPORT`` (the kernel spreads
-  connections over them) and on a loopback port of its own, ``http://127.0.0.1:<base +
-  1 + I>``: its address in the cluster, where the others forward live sessions for the
-  cameras it runs (``GATEWAY_CLUSTER_URL``);
+  connections over them) and on a port of its own, ``<base + 1 + I>``: its address in the
+  cluster, where the others forward live sessions for the cameras it runs.  On loopback
+  (``http://127.0.0.1:<port>``) when the box is alone; when ``GATEWAY_CLUSTER_URL`` names
+  this box for the others (``http://gateway-2``), the workers are ``http://gateway-2:<port>``
+  and that port listens on the public address;
 - the cameras are shared through their leases in the database, as between boxes;
 - a worker that dies is started again after a short back-off (its cameras are taken over
   by the others meanwhile); SIGTERM/SIGINT stop every worker; a worker dies with its
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -50,6 +53,12 @@ def die_with_parent() -> None:
 
 def internal_port(settings: Settings, index: int) -> int:
     return settings.http.port + 1 + index
+
+
+def worker_url(settings: Settings, index: int) -> str:
+    """Where the other processes reach worker ``index`` (its own port on this box)."""
+    host = urlsplit(settings.cluster.url).hostname if settings.cluster.url else None
+    return f"http://{host or '127.0.0.1'}:{internal_port(settings, index)}"
 
 
 def supervise(settings: Settings, workers: int, argv: Sequence[str]) -> int:
@@ -132,7 +141,10 @@ def run_worker(
     """Serve ``app`` on the shared public port and on this worker's loopback port."""
     die_with_parent()
     public = _public_socket(settings.http.host, settings.http.port)
-    internal = socket.create_server(("127.0.0.1", internal_port(settings, index)))
+    # reachable from other boxes only when the deployment names this box for them
+    host = urlsplit(settings.cluster.url).hostname
+    bind = "127.0.0.1" if host in (None, "127.0.0.1", "localhost") else settings.http.host
+    internal = socket.create_server((bind, internal_port(settings, index)))
     internal.setblocking(False)
 
     async def serve() -> None:

@@ -27,13 +27,22 @@ def _free_port() -> int:
 
 def test_compose_file_is_consistent() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    gateway, db = compose["services"]["gateway"], compose["services"]["db"]
-    assert gateway["depends_on"]["db"]["condition"] == "service_healthy"
+    services = compose["services"]
+    db = services["db"]
+    boxes = [services["gateway"], services["gateway-2"]]
     assert set(compose["volumes"]) == {"pgdata", "gatewaydata"}
-    assert "gatewaydata:/data" in gateway["volumes"]
-    assert gateway["environment"]["GATEWAY_DATA_DIR"] == "/data"
-    assert db["environment"]["POSTGRES_DB"] in gateway["environment"]["GATEWAY_DATABASE_URL"]
-    assert "serve" in gateway["command"] and "--migrate" in gateway["command"]
+    for box in boxes:
+        assert "gatewaydata:/data" in box["volumes"]  # the same keys and recordings
+        assert box["environment"]["GATEWAY_DATA_DIR"] == "/data"
+        assert db["environment"]["POSTGRES_DB"] in box["environment"]["GATEWAY_DATABASE_URL"]
+        assert "serve" in box["command"] and "--workers" in box["command"]
+    assert services["gateway"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "--migrate" in services["gateway"]["command"]  # one box migrates, the other waits
+    assert services["gateway-2"]["depends_on"]["gateway"]["condition"] == "service_healthy"
+    urls = {box["environment"]["GATEWAY_CLUSTER_URL"] for box in boxes}
+    assert urls == {"http://gateway", "http://gateway-2"}  # each names itself for the other
+    ports = [box["ports"][0].split(":")[0] for box in boxes]
+    assert len(set(ports)) == 2
 
 
 def test_the_gateway_service_command_migrates_and_becomes_healthy(
@@ -43,12 +52,17 @@ def test_the_gateway_service_command_migrates_and_becomes_healthy(
     service = compose["services"]["gateway"]
     command = service["command"]
     assert command[:3] == ["python", "-m", "gateway"]
+    url = database_url.replace("gateway.db", "compose.db")
+    if url.startswith("sqlite"):  # SQLite is one process's database: the same, alone
+        at = command.index("--workers")
+        command = command[:at] + command[at + 2 :]
     port = _free_port()
     env = {
         **os.environ,
         **{k: str(v) for k, v in service["environment"].items()},
         # the container's addresses and paths, mapped onto this machine:
-        "GATEWAY_DATABASE_URL": database_url.replace("gateway.db", "compose.db"),
+        "GATEWAY_DATABASE_URL": url,
+        "GATEWAY_CLUSTER_URL": "http://127.0.0.1",
         "GATEWAY_DATA_DIR": str(tmp_path),
         "GATEWAY_HTTP_HOST": "127.0.0.1",
         "GATEWAY_HTTP_PORT": str(port),
