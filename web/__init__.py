@@ -12,6 +12,7 @@ from . import (
     _api_core,
     _api_dispute_types,
     _api_live,
+    _api_meetings,
     _api_recordings,
     _pages,
     _pages_cameras,
@@ -24,6 +25,7 @@ from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
+from ._api_meetings import MEETINGS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._cluster import CLUSTER, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
@@ -44,6 +46,7 @@ __all__ = [
     "HOUSEKEEPER",
     "LEDGERS",
     "LIVE",
+    "MEETINGS",
     "METRICS",
     "NAV",
     "ORG",
@@ -80,6 +83,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_cases.api,
         _api_dispute_types.api,
         _api_live.api,
+        _api_meetings.api,
         _api_recordings.api,
         *(apis or []),
     ]
