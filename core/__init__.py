@@ -17,6 +17,7 @@ from ._org import Organisation, RoomKind, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
 from ._secretbox import SecretBox, SecretBoxError, create_secret_file
 from ._settings import (
+    AppSettings,
     ClusterSettings,
     DatabaseSettings,
     HttpSettings,
@@ -48,6 +49,7 @@ __all__ = [
     "AccountLockedError",
     "Accounts",
     "ApiToken",
+    "AppSettings",
     "AuditBreak",
     "AuditEntry",
     "AuthenticationError",

@@ -436,3 +436,11 @@ ZH.update(
         "error.unknown_ledger_column": "未知的台账栏目。",
     }
 )
+
+
+# ---- daily use (issue 15): time zone labels, and English for keys that are not English
+ZH.update(
+    {
+        "Beijing time": "北京时间",
+    }
+)
