@@ -9,10 +9,11 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
-from meetings import MeetingService
+from meetings import MeetingRooms, MeetingService
 from sessions import LiveSessions, LiveSettings
 from web import (
     ACCOUNTS,
+    CAMERA_LEASES,
     CAMERAS,
     CASES,
     DB,
@@ -22,6 +23,7 @@ from web import (
     METRICS,
     ORG,
     RECORDINGS,
+    ROOMS,
     SETTINGS,
     HttpMetrics,
     middlewares,
@@ -71,6 +73,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     # GB/T 28181 upper platforms: media from the same hubs, recordings from the index.
     setup_uplink(app, app[SECRETS])
     app.cleanup_ctx.append(uplink_ctx)
+    # Meeting rooms share live view's ICE settings; the process's node id names the host.
+    app[ROOMS] = MeetingRooms(
+        app[MEETINGS], node_id=app[CAMERA_LEASES].node_id, live=app[LIVE].settings
+    )
+    app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)
     return app
 
@@ -79,6 +86,12 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     await check_schema(app[DB])
     yield
     await app[DB].close()
+
+
+async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Every participant's leave recorded before the database goes.
+    await app[ROOMS].close()
 
 
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
