@@ -18,6 +18,7 @@ from . import (
     _pages_cases,
     _pages_live,
     _pages_recordings,
+    _restream,
     _system,
 )
 from ._api import Api, ApiOperation
@@ -30,6 +31,7 @@ from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current
 from ._i18n import ZH, translate
 from ._middleware import SESSION_COOKIE, middlewares
 from ._render import JINJA, NAV, NavItem, create_environment, render_page
+from ._restream import RESTREAM, RESTREAM_ACCOUNTS
 from ._schema import parse, read_json
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "NAV",
     "ORG",
     "RECORDINGS",
+    "RESTREAM",
+    "RESTREAM_ACCOUNTS",
     "SESSION_COOKIE",
     "SETTINGS",
     "ZH",
@@ -81,6 +85,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_dispute_types.api,
         _api_live.api,
         _api_recordings.api,
+        _restream.api,
         *(apis or []),
     ]
     app[JINJA] = create_environment()
@@ -93,4 +98,5 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")
