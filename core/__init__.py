@@ -25,6 +25,7 @@ from ._settings import (
     SecuritySettings,
     Settings,
     StorageSettings,
+    UplinkSettings,
     WebRtcSettings,
     load_settings,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "UnavailableError",
     "Unit",
     "UnitNode",
+    "UplinkSettings",
     "User",
     "WeakPasswordError",
     "WebRtcSettings",

@@ -7,7 +7,6 @@ import asyncio
 import json
 import re
 import signal
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -55,12 +54,12 @@ def url(client: TestClient, user: str, password: str, path: str = "/cameras/1") 
     return f"rtsp://{user}:{password}@127.0.0.1:{port}{path}"
 
 
-async def run(*args: str, timeout: float = 60.0) -> tuple[int, str, str]:
+async def run(*args: str, limit: float = 60.0) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(), limit)
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -101,9 +100,11 @@ async def test_ffprobe_reads_with_digest_over_tcp_and_udp(gw: TestClient) -> Non
     assert await count_frames(url(gw, user, password), "tcp") >= 50
     assert await count_frames(url(gw, user, password), "udp") >= 50
     await wait_for(lambda: not gw.app[RESTREAM].sessions, 10, "sessions ended")
-    async with asyncio.timeout(10):
-        while len(await actions(gw, "restream.pull.stop")) < 3:
-            await asyncio.sleep(0.1)
+    for _ in range(100):  # the end of a pull is audited just after its session ends
+        if len(await actions(gw, "restream.pull.stop")) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert len(await actions(gw, "restream.pull.stop")) == 3
     starts = await actions(gw, "restream.pull.start")
     assert len(starts) == 3 and {e.actor for e in starts} == {"restream:nvr-hpx-01"}
     transports = [json.loads(e.detail)["transport"] for e in starts]
@@ -170,3 +171,58 @@ async def test_two_readers_share_the_hub_and_a_vanished_reader_is_cleaned_up(
                 proc.send_signal(signal.SIGKILL)
                 await proc.wait()
     await wait_for(lambda: not server.sessions, 15, "every session ended")
+
+
+async def test_malformed_rtsp_gets_400_and_revoking_ends_the_pull(gw: TestClient) -> None:
+    user, password = await new_account(gw, "nvr-hpx-04", TOWNSHIP)
+    reader = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-nostdin", "-rtsp_transport", "tcp",
+        "-i", url(gw, user, password), "-map", "0:v", "-f", "null", "-",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    server = gw.app[RESTREAM]
+    try:
+        await wait_for(lambda: any(s.playing for s in server.sessions.values()), 30, "playing")
+        session = next(iter(server.sessions.values()))
+        for garbage in (b"\x00\x01\x02 not rtsp\r\n\r\n", b"DESCRIBE\r\nCSeq: 1\r\n\r\n"):
+            rd, wr = await asyncio.open_connection("127.0.0.1", server.port)
+            wr.write(garbage)
+            answer = await asyncio.wait_for(rd.read(4096), 10)
+            assert answer.startswith(b"RTSP/1.0 400 "), answer
+            assert await asyncio.wait_for(rd.read(), 10) == b""  # that connection is closed
+            wr.close()
+        # a request without CSeq, and an unknown method, on a healthy connection
+        rd, wr = await asyncio.open_connection("127.0.0.1", server.port)
+        wr.write(b"OPTIONS rtsp://127.0.0.1/cameras/1 RTSP/1.0\r\n\r\n")
+        assert (await asyncio.wait_for(rd.read(4096), 10)).startswith(b"RTSP/1.0 400 ")
+        wr.close()
+        sent = session.bytes_sent
+        await asyncio.sleep(1.0)
+        assert session.bytes_sent > sent and session.playing  # the reader never noticed
+        csrf = _csrf[id(gw)]
+        accounts = await (await gw.get("/api/restream/accounts")).json()
+        account = next(a for a in accounts["accounts"] if a["name"] == user)
+        status = await (await gw.get("/api/restream")).json()
+        assert [p["account"] for p in status["pulls"]] == [user] and status["listening"]
+        revoked = await gw.delete(
+            f"/api/restream/accounts/{account['id']}", headers={"X-CSRF-Token": csrf}
+        )
+        assert revoked.status == 200 and (await revoked.json())["revoked"]
+        await wait_for(lambda: not server.sessions, 10, "the revoked account's pull ended")
+        assert await asyncio.wait_for(reader.wait(), 30) is not None
+        code, _out, err = await run(
+            "ffprobe", "-v", "error", "-rtsp_transport", "tcp", url(gw, user, password),
+        )  # fmt: skip
+        assert code != 0 and "401" in err
+    finally:
+        if reader.returncode is None:
+            reader.send_signal(signal.SIGKILL)
+            await reader.wait()
+    for _ in range(100):
+        stops = await actions(gw, "restream.pull.stop")
+        if stops:
+            break
+        await asyncio.sleep(0.1)
+    assert json.loads(stops[0].detail)["reason"] == "the restream account was revoked"
+    revokes = await actions(gw, "restream.account.revoke")
+    assert [e.actor for e in revokes] == ["user:hpx.admin"]
