@@ -28,7 +28,7 @@ from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._cluster import CLUSTER, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
-from ._middleware import SESSION_COOKIE, middlewares
+from ._middleware import SESSION_COOKIE, middlewares, security_headers
 from ._render import JINJA, NAV, NavItem, create_environment, render_page
 from ._schema import parse, read_json
 
@@ -84,6 +84,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         *(apis or []),
     ]
     app[JINJA] = create_environment()
+    app.on_response_prepare.append(security_headers)
     app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
     app.router.add_routes(_system.routes)
     for api in every_api:
