@@ -24,6 +24,7 @@ from ._settings import (
     SecuritySettings,
     Settings,
     StorageSettings,
+    UplinkSettings,
     WebRtcSettings,
     load_settings,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "UnavailableError",
     "Unit",
     "UnitNode",
+    "UplinkSettings",
     "User",
     "WeakPasswordError",
     "WebRtcSettings",

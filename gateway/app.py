@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
+from meetings import MeetingService
 from sessions import LiveSessions, LiveSettings
 from web import (
     ACCOUNTS,
@@ -17,6 +18,7 @@ from web import (
     DB,
     LEDGERS,
     LIVE,
+    MEETINGS,
     METRICS,
     ORG,
     RECORDINGS,
@@ -28,6 +30,7 @@ from web import (
 
 from ._cameras import cameras_ctx, setup_cameras
 from ._recordings import recordings_ctx, setup_recordings
+from ._uplink import setup_uplink, uplink_ctx
 
 __all__ = ["SECRETS", "create_app"]
 
@@ -52,6 +55,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     recorder = setup_recordings(app, settings)
     app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
     app[LEDGERS] = LedgerService(app[DB])
+    app[MEETINGS] = MeetingService(app[DB])
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)
@@ -64,6 +68,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
         on_talker=app[RECORDINGS].set_talker,
     )
     app.cleanup_ctx.append(_live_ctx)
+    # GB/T 28181 upper platforms: media from the same hubs, recordings from the index.
+    setup_uplink(app, app[SECRETS])
+    app.cleanup_ctx.append(uplink_ctx)
     setup_web(app)
     return app
 

@@ -12,7 +12,9 @@ from . import (
     _api_core,
     _api_dispute_types,
     _api_live,
+    _api_meetings,
     _api_recordings,
+    _api_uplink,
     _pages,
     _pages_cameras,
     _pages_cases,
@@ -24,7 +26,9 @@ from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
+from ._api_meetings import MEETINGS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
+from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
@@ -44,12 +48,15 @@ __all__ = [
     "HOUSEKEEPER",
     "LEDGERS",
     "LIVE",
+    "MEETINGS",
     "METRICS",
     "NAV",
     "ORG",
     "RECORDINGS",
     "SESSION_COOKIE",
     "SETTINGS",
+    "UPLINK",
+    "UPLINK_PLATFORMS",
     "ZH",
     "Api",
     "ApiOperation",
@@ -80,7 +87,9 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_cases.api,
         _api_dispute_types.api,
         _api_live.api,
+        _api_meetings.api,
         _api_recordings.api,
+        _api_uplink.api,
         *(apis or []),
     ]
     app[JINJA] = create_environment()
