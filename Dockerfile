@@ -11,6 +11,7 @@ COPY camera_registry camera_registry
 COPY cases cases
 COPY recordings recordings
 COPY sessions sessions
+COPY uplink uplink
 COPY web web
 COPY gateway gateway
 COPY simulator simulator

@@ -47,6 +47,9 @@ class Camera(Base):
     clock_offset: Mapped[float | None] = mapped_column(Float)  # camera minus gateway, s
     clock_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: GB/T 28181 channel ID (20 digits, type 131/132) the upper platforms know it by:
+    #: assigned at registration from the unit's code and the camera id, editable.
+    gb_id: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

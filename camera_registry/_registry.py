@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camera_registry._channel_ids import channel_id, check_channel_id
 from camera_registry._discovery import MULTICAST_TARGET, DiscoveredDevice, discover
 from camera_registry._errors import CameraError, CameraNotFoundError, InvalidStreamUrlError
 from camera_registry._manager import CameraManager, CameraSpec
@@ -39,7 +40,7 @@ from core import (
     scope_prefix,
     utcnow,
 )
-from core.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, InvalidInputError, NotFoundError
 
 __all__ = [
     "CameraChanges",
@@ -81,6 +82,7 @@ class CameraChanges:
     username: str | None = None
     password: str | None = None
     rtsp_url: str | None = None  # cameras registered by RTSP URL only
+    gb_id: str | None = None  # GB/T 28181 channel ID (20 digits, type 131/132)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +216,7 @@ class CameraRegistry:
                     code="camera_duplicate",
                 ) from None
             self._seal(camera, username, password)
+            camera.gb_id = await _free_channel_id(session, room.unit_code, camera.id)
             await record(
                 session,
                 principal,
@@ -271,6 +274,10 @@ class CameraRegistry:
                 camera.enabled = changed["enabled"] = changes.enabled
             if url != camera.rtsp_url:
                 camera.rtsp_url = changed["rtsp_url"] = url
+            if changes.gb_id is not None and changes.gb_id.strip() != camera.gb_id:
+                camera.gb_id = changed["gb_id"] = await _edited_channel_id(
+                    session, camera.id, changes.gb_id
+                )
             if (username, password) != (old_user, old_password):
                 self._seal(camera, username, password)
                 changed["credentials"] = "changed"  # never the values
@@ -366,6 +373,33 @@ async def load_camera_specs(
         rows = await session.execute(query.order_by(Camera.id))
         views = [CameraView(camera, room) for camera, room in rows.all()]
     return [_spec(secrets, view) for view in views]
+
+
+async def _free_channel_id(session: AsyncSession, unit_code: str, camera_id: int) -> str:
+    """The default channel ID of a new camera; the next free serial if an administrator
+    already gave that number to another camera."""
+    serial = camera_id % 1_000_000
+    for _ in range(1000):
+        candidate = channel_id(unit_code, serial)
+        if await session.scalar(select(Camera.id).where(Camera.gb_id == candidate)) is None:
+            return candidate
+        serial = (serial + 1) % 1_000_000
+    raise ConflictError("no free GB/T 28181 channel ID near this camera's number")
+
+
+async def _edited_channel_id(session: AsyncSession, camera_id: int, value: str) -> str:
+    try:
+        gb_id = check_channel_id(value)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), code="invalid_channel_id") from None
+    other = await session.scalar(
+        select(Camera.id).where(Camera.gb_id == gb_id, Camera.id != camera_id)
+    )
+    if other is not None:
+        raise ConflictError(
+            f"channel ID {gb_id} already belongs to camera {other}", code="channel_id_taken"
+        )
+    return gb_id
 
 
 def _credentials(secrets: SecretBox, camera: Camera) -> tuple[str | None, str | None]:

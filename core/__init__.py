@@ -25,6 +25,7 @@ from ._settings import (
     SecuritySettings,
     Settings,
     StorageSettings,
+    UplinkSettings,
     WebRtcSettings,
     load_settings,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "UnitImport",
     "UnitNode",
     "UnitRow",
+    "UplinkSettings",
     "User",
     "WeakPasswordError",
     "WebRtcSettings",

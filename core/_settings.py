@@ -19,6 +19,7 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "StorageSettings",
+    "UplinkSettings",
     "WebRtcSettings",
     "load_settings",
 ]
@@ -96,6 +97,22 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class UplinkSettings:
+    """The GB/T 28181 link to upper platforms (``GATEWAY_UPLINK_*``, ``[uplink]``)."""
+
+    #: Where the gateway's SIP endpoint listens (UDP and TCP on the same port).  Port 0
+    #: binds a free port; ``GET /api/uplink`` reports the one bound.
+    sip_host: str = "0.0.0.0"
+    sip_port: int = 5060
+    #: The gateway's own 20-digit GB/T 28181 ID; empty: derived from the root unit's
+    #: division code (industry 00, type 118 NVR-like device, serial 000001).
+    device_id: str = ""
+    #: The address platforms reach the gateway at (Via, Contact, SDP ``c=``): set it
+    #: behind NAT or in a container; empty: the local address of the route to each platform.
+    advertise_host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -104,6 +121,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    uplink: UplinkSettings = field(default_factory=UplinkSettings)
 
     @property
     def database_url(self) -> str:
@@ -125,6 +143,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "log": LogSettings,
     "webrtc": WebRtcSettings,
     "cluster": ClusterSettings,
+    "uplink": UplinkSettings,
 }
 
 # Short, documented names for the most used variables (the issue and README name these).

@@ -28,6 +28,7 @@ from web import (
 
 from ._cameras import cameras_ctx, setup_cameras
 from ._recordings import recordings_ctx, setup_recordings
+from ._uplink import setup_uplink, uplink_ctx
 
 __all__ = ["SECRETS", "create_app"]
 
@@ -64,6 +65,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
         on_talker=app[RECORDINGS].set_talker,
     )
     app.cleanup_ctx.append(_live_ctx)
+    # GB/T 28181 upper platforms: media from the same hubs, recordings from the index.
+    setup_uplink(app, app[SECRETS])
+    app.cleanup_ctx.append(uplink_ctx)
     setup_web(app)
     return app
 

@@ -13,6 +13,7 @@ from . import (
     _api_dispute_types,
     _api_live,
     _api_recordings,
+    _api_uplink,
     _pages,
     _pages_cameras,
     _pages_cases,
@@ -25,6 +26,7 @@ from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
+from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
@@ -50,6 +52,8 @@ __all__ = [
     "RECORDINGS",
     "SESSION_COOKIE",
     "SETTINGS",
+    "UPLINK",
+    "UPLINK_PLATFORMS",
     "ZH",
     "Api",
     "ApiOperation",
@@ -81,6 +85,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_dispute_types.api,
         _api_live.api,
         _api_recordings.api,
+        _api_uplink.api,
         *(apis or []),
     ]
     app[JINJA] = create_environment()

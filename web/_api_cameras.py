@@ -65,6 +65,13 @@ class PatchBody:
     username: str | None = field(default=None, metadata={"max_length": 100})
     password: str | None = field(default=None, metadata={"max_length": 200})
     rtsp_url: str | None = field(default=None, metadata={"max_length": 500})
+    gb_id: str | None = field(
+        default=None,
+        metadata={
+            "max_length": 20,
+            "description": "GB/T 28181 channel ID the upper platforms see (20 digits, type 131/132)",
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ def camera_json(view: CameraView, state: dict[str, Any] | None) -> dict[str, Any
         if camera.clock_checked_at
         else None,
         "enabled": camera.enabled,
+        "gb_id": camera.gb_id,
         "created_at": camera.created_at.isoformat(),
         "updated_at": camera.updated_at.isoformat(),
         "state": state,
@@ -256,6 +264,7 @@ async def patch_camera(request: web.Request) -> web.StreamResponse:
         username=body.username,
         password=body.password,
         rtsp_url=body.rtsp_url,
+        gb_id=body.gb_id,
     )
     view = await request.app[CAMERA_REGISTRY].update(current_principal(request), camera_id, changes)
     return web.json_response(camera_json(view, await _state(request, camera_id)))
