@@ -296,14 +296,19 @@ def _serve_with(
     if args.workers > 1:
         children = (["--config", str(args.config)] if args.config else []) + ["serve"]
         return supervise(settings, args.workers, children)
-    log.info("serving", extra={"url": url})
-    print(f"综治视频网关已启动: {url}", flush=True)
+
+    def started(_aiohttp_banner: str) -> None:
+        # Called by run_app once the port is bound: the plain line a person looks for,
+        # beside the JSON log.
+        log.info("serving", extra={"url": url})
+        print(f"综治视频网关已启动: {url}", flush=True)
+
     web.run_app(
         create_app(settings),
         host=settings.http.host,
         port=settings.http.port,
         ssl_context=ssl_context,
-        print=None,
+        print=started,
         access_log=None,
     )
     return 0

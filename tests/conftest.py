@@ -128,7 +128,7 @@ def no_blocking() -> Iterator[None]:
     from blockbuster import blockbuster_ctx
 
     with blockbuster_ctx(
-        ["core", "camera_registry", "cases", "recordings", "sessions", "web", "gateway"]
+        ["core", "camera_registry", "cases", "recordings", "sessions", "meetings", "web", "gateway"]
     ) as bb:
         # asyncpg looks for ~/.pgpass and ~/.postgresql/ certificates (a few stats) when it
         # opens a pooled connection: the driver's own, bounded, and not ours to move.

@@ -12,6 +12,7 @@ from . import (
     _api_core,
     _api_dispute_types,
     _api_live,
+    _api_meetings,
     _api_recordings,
     _api_uplink,
     _pages,
@@ -25,6 +26,7 @@ from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
+from ._api_meetings import MEETINGS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
@@ -46,6 +48,7 @@ __all__ = [
     "HOUSEKEEPER",
     "LEDGERS",
     "LIVE",
+    "MEETINGS",
     "METRICS",
     "NAV",
     "ORG",
@@ -84,6 +87,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_cases.api,
         _api_dispute_types.api,
         _api_live.api,
+        _api_meetings.api,
         _api_recordings.api,
         _api_uplink.api,
         *(apis or []),
