@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
+from meetings import MeetingService
 from sessions import LiveSessions, LiveSettings
 from uplink import RestreamAccounts, RestreamServer
 from web import (
@@ -18,6 +19,7 @@ from web import (
     DB,
     LEDGERS,
     LIVE,
+    MEETINGS,
     METRICS,
     ORG,
     RECORDINGS,
@@ -56,6 +58,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     recorder = setup_recordings(app, settings)
     app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
     app[LEDGERS] = LedgerService(app[DB])
+    app[MEETINGS] = MeetingService(app[DB])
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)

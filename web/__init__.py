@@ -12,6 +12,7 @@ from . import (
     _api_core,
     _api_dispute_types,
     _api_live,
+    _api_meetings,
     _api_recordings,
     _api_uplink,
     _pages,
@@ -26,12 +27,13 @@ from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
+from ._api_meetings import MEETINGS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
-from ._middleware import SESSION_COOKIE, middlewares
+from ._middleware import SESSION_COOKIE, middlewares, security_headers
 from ._render import JINJA, NAV, NavItem, create_environment, render_page
 from ._restream import RESTREAM, RESTREAM_ACCOUNTS
 from ._schema import parse, read_json
@@ -48,6 +50,7 @@ __all__ = [
     "HOUSEKEEPER",
     "LEDGERS",
     "LIVE",
+    "MEETINGS",
     "METRICS",
     "NAV",
     "ORG",
@@ -88,12 +91,14 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_cases.api,
         _api_dispute_types.api,
         _api_live.api,
+        _api_meetings.api,
         _api_recordings.api,
         _api_uplink.api,
         _restream.api,
         *(apis or []),
     ]
     app[JINJA] = create_environment()
+    app.on_response_prepare.append(security_headers)
     app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
     app.router.add_routes(_system.routes)
     for api in every_api:

@@ -438,6 +438,23 @@ ZH.update(
 )
 
 
+# ---- production: the organisation tree from a CSV file (issue 14: org.html)
+ZH.update(
+    {
+        "Import units": "导入单位",
+        "CSV file of division codes and names": "区划代码与名称的CSV文件",
+        "Import": "导入",
+        "Units imported": "单位导入完成",
+        "added": "个新增",
+        "renamed": "个更名",
+        "already present": "个已存在",
+        "The unit file was not imported": "单位文件未导入",
+        "error.bad_unit_file": "单位文件有误，未导入任何单位。",
+        "error.already_initialized": "网关已初始化。",
+    }
+)
+
+
 # ---- RTSP restream (issue 11 item 8): accounts of pulling platforms and NVRs
 ZH.update(
     {

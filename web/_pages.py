@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections import Counter
@@ -9,6 +10,7 @@ from collections.abc import Awaitable
 from urllib.parse import urlparse
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 from sqlalchemy import select
 
 from core import (
@@ -16,15 +18,19 @@ from core import (
     AuditEntry,
     AuthenticationError,
     GatewayError,
+    InvalidInputError,
     Level,
     Permission,
     Role,
     RoomKind,
+    UnitCsvError,
     User,
     authorize,
     build_tree,
+    decode_units_csv,
     in_scope,
     level_of,
+    parse_units_csv,
     scope_prefix,
     verify_chain,
 )
@@ -156,6 +162,12 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/org")
 async def org_page(request: web.Request) -> web.StreamResponse:
+    return await _render_org(request)
+
+
+async def _render_org(
+    request: web.Request, extra: dict[str, object] | None = None, status: int = 200
+) -> web.StreamResponse:
     principal = current_principal(request)
     org = request.app[ORG]
     async with request.app[DB].transaction() as session:
@@ -173,8 +185,32 @@ async def org_page(request: web.Request) -> web.StreamResponse:
             "room_kinds": list(RoomKind),
             "message": request.query.get("message"),
             "error": request.query.get("error"),
+            "import_report": None,
+            "import_problems": None,
+            **(extra or {}),
         },
+        status=status,
     )
+
+
+@routes.post("/org/units/import")
+async def org_import_units(request: web.Request) -> web.StreamResponse:
+    """The organisation tree from an uploaded CSV (the same as ``units import FILE``)."""
+    principal = current_principal(request)
+    authorize(principal, Permission.ORG_MANAGE, principal.unit_code)
+    form = await request.post()
+    upload = form.get("file")
+    # aiohttp spools uploads to a temporary file: read it off the loop.
+    data = await asyncio.to_thread(upload.file.read) if isinstance(upload, FileField) else b""
+    try:
+        rows = parse_units_csv(decode_units_csv(data))
+        if not rows:
+            raise UnitCsvError([(0, "the file holds no units")])
+        async with request.app[DB].transaction() as session:
+            report = await request.app[ORG].import_units(session, principal, rows)
+    except (UnitCsvError, InvalidInputError) as exc:
+        return await _render_org(request, {"import_problems": str(exc)}, status=400)
+    return await _render_org(request, {"import_report": report})
 
 
 async def _form_action(

@@ -1,7 +1,7 @@
 """RTSP restream: one account per pulling machine (一机一账号).
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
