@@ -112,7 +112,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def app_settings(database_url: str, tmp_path: Path) -> Settings:
     settings = Settings(storage=StorageSettings(data_dir=tmp_path / "data"))
-    return replace(settings, database=replace(settings.database, url=database_url))
+    # an ephemeral loopback port: tests never hold the RTSP restream's 8554
+    restream = replace(settings.restream, host="127.0.0.1", port=0)
+    return replace(
+        settings, database=replace(settings.database, url=database_url), restream=restream
+    )
 
 
 @pytest.fixture
