@@ -6,6 +6,7 @@ from ._accounts import (
     LoginFailedError,
     NewToken,
     SessionChange,
+    SignedIn,
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
@@ -82,6 +83,7 @@ __all__ = [
     "SecuritySettings",
     "SessionChange",
     "Settings",
+    "SignedIn",
     "StaffMember",
     "StorageSettings",
     "UTCDateTime",
