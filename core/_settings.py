@@ -18,6 +18,7 @@ __all__ = [
     "DatabaseSettings",
     "HttpSettings",
     "LogSettings",
+    "RestreamSettings",
     "SecuritySettings",
     "Settings",
     "StorageSettings",
@@ -124,6 +125,21 @@ class AppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RestreamSettings:
+    """The RTSP restream for platforms and NVRs that pull (``GATEWAY_RESTREAM_*``)."""
+
+    #: Off: no RTSP server at all.
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    #: 0 picks a free port (tests).
+    port: int = 8554
+    #: A session ends this many seconds after the reader was last heard from.
+    session_timeout: int = 60
+    #: RTSP connections at once; more are answered 503.
+    max_connections: int = 256
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
@@ -134,6 +150,7 @@ class Settings:
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    restream: RestreamSettings = field(default_factory=RestreamSettings)
 
     @property
     def database_url(self) -> str:
@@ -162,6 +179,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "webrtc": WebRtcSettings,
     "cluster": ClusterSettings,
     "uplink": UplinkSettings,
+    "restream": RestreamSettings,
 }
 
 # Short, documented names for the most used variables (the issue and README name these).

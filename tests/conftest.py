@@ -25,7 +25,7 @@ PG_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests that touch the database form the PostgreSQL leg (`make test-pg` runs `-m db`).
     for item in items:
-        if {"db", "database_url", "client", "app_settings"} & set(
+        if {"db", "database_url", "empty_database_url", "client", "app_settings"} & set(
             getattr(item, "fixturenames", ())
         ):
             item.add_marker(pytest.mark.db)
@@ -91,6 +91,18 @@ async def database_url(template_database: str, tmp_path: Path) -> AsyncIterator[
 
 
 @pytest.fixture
+async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the schema: a fresh installation."""
+    if PG_URL:
+        name = f"zz_e_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
@@ -100,7 +112,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def app_settings(database_url: str, tmp_path: Path) -> Settings:
     settings = Settings(storage=StorageSettings(data_dir=tmp_path / "data"))
-    return replace(settings, database=replace(settings.database, url=database_url))
+    # an ephemeral loopback port: tests never hold the RTSP restream's 8554
+    restream = replace(settings.restream, host="127.0.0.1", port=0)
+    return replace(
+        settings, database=replace(settings.database, url=database_url), restream=restream
+    )
 
 
 @pytest.fixture
