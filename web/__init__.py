@@ -16,10 +16,13 @@ from . import (
     _api_recordings,
     _api_uplink,
     _pages,
+    _pages_audit,
     _pages_cameras,
     _pages_cases,
+    _pages_kpi,
     _pages_live,
     _pages_recordings,
+    _pages_soon,
     _restream,
     _system,
 )
@@ -110,5 +113,8 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_pages_kpi.routes)
+    app.router.add_routes(_pages_audit.routes)
     app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")
+    _pages_soon.add_placeholders(app)
