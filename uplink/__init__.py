@@ -7,14 +7,34 @@ Layout: pure cores (``_config``, ``_register``, ``_transactions``) and thin asyn
 """
 
 from ._config import PlatformConfig, derive_device_id, validate_platform
+from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
+from ._errors import RegistrationError, UplinkError
 from ._models import UplinkPlatform
+from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
 from ._service import UplinkService
+from ._transactions import Timers
+from ._transport import Peer, SipEndpoint, SipTimeoutError, SipTransportError
 
 __all__ = [
+    "MANSCDP_TYPE",
+    "Dialog",
+    "DialogTable",
+    "IncomingCall",
+    "InviteRouter",
+    "LinkTiming",
+    "Peer",
     "PlatformChanges",
     "PlatformConfig",
+    "PlatformLink",
     "PlatformStore",
+    "QueryRouter",
+    "RegistrationError",
+    "SipEndpoint",
+    "SipTimeoutError",
+    "SipTransportError",
+    "Timers",
+    "UplinkError",
     "UplinkPlatform",
     "UplinkService",
     "derive_device_id",
