@@ -18,18 +18,27 @@ help: ## list the targets
 
 $(STAMP)/debian: Makefile
 	@mkdir -p $(STAMP)
+	@echo "==> [1/2] Debian packages: checking $(words $(DEBIAN_PACKAGES)) (media peers, browser, CJK fonts, sipp)"
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	  sudo=""; \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    if command -v sudo >/dev/null; then sudo=sudo; \
+	    else echo "==> installing Debian packages needs root: run 'make deps' as root or install:" $$missing; exit 1; fi; \
+	  fi; \
+	  echo "==> installing Debian packages with apt-get ($${sudo:-root}):" $$missing; \
+	  $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "    all present"; fi
 	@touch $@
 
 $(STAMP)/python: pyproject.toml
 	@mkdir -p $(STAMP)
+	@echo "==> [2/2] Python venv $(VENV): packages from pyproject.toml (a few minutes the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dev]'
+	@$(PY) -m pip install -q --upgrade pip
+	@set -o pipefail; $(PY) -m pip install --progress-bar off -e '.[test,dev]' \
+	  | sed -nE 's/^(Collecting|Successfully installed)/    \1/p'
+	@echo "    venv ready: $$($(PY) -m pip list 2>/dev/null | tail -n +3 | wc -l) packages"
 	@touch $@
 
 deps: $(STAMP)/debian $(STAMP)/python ## install Debian packages and the Python venv (idempotent)
@@ -38,12 +47,14 @@ migrate: deps ## create or upgrade the database schema
 	$(PY) -m gateway migrate
 
 demo: deps ## run the gateway on embedded defaults with demo data: http://127.0.0.1:8080
+	@echo "==> demo: migrating, seeding demo data, starting 16 simulated cameras and the gateway"
 	$(PY) -m gateway serve --demo --demo-cameras 16
 
 serve: deps ## run the gateway (database must be migrated)
 	$(PY) -m gateway serve
 
 test: deps ## run every test on SQLite (and PostgreSQL tests when GATEWAY_TEST_DATABASE_URL is set)
+	@echo "==> tests: the whole suite on SQLite (~25 min on 2 cores; one dot per test, slowest 15 listed at the end)"
 	$(PY) -m pytest
 
 test-pg: deps ## run the database tests again on PostgreSQL ($(PG_TEST_URL))

@@ -130,15 +130,18 @@ def judge(
 
 
 def decode_keyframe(
-    data: bytes, size: tuple[int, int] | None = SAMPLE_SIZE
+    data: bytes, size: tuple[int, int] | None = SAMPLE_SIZE, *, strict: bool = False
 ) -> npt.NDArray[np.uint8]:
     """Decode one Annex-B H.264 IDR access unit (SPS/PPS in band) to BGR at ``size``
-    (None: the picture's own size).
+    (None: the picture's own size).  ``strict``: any bitstream error fails the decode
+    (FFmpeg otherwise conceals errors and turns even random bytes into a picture).
 
     Blocking CPU work: call it on a worker thread.
     """
     codec: Any = av.CodecContext.create("h264", "r")
     codec.thread_count = 1  # the machine's cores belong to ingest and encoding
+    if strict:
+        codec.options = {"err_detect": "explode"}
     try:
         frames = list(codec.decode(av.Packet(data)))
         frames += list(codec.decode(None))  # flush: one IDR in, one picture out

@@ -185,6 +185,11 @@ class StreamHub:
         self._gop_bytes = 0
         self._gop_valid = False
 
+    @property
+    def keyframe(self) -> MediaFrame | None:
+        """The latest keyframe of the current session (the head of the cached GOP)."""
+        return self._gop[0] if self._gop_valid and self._gop else None
+
     def publish(self, frame: MediaFrame) -> None:
         """Hand a frame to every subscriber; never blocks.  Called on the event loop."""
         if self._closed:

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from camera_registry._errors import (
     BackchannelUnavailableError,
@@ -26,12 +27,13 @@ from camera_registry._errors import (
     MalformedMediaError,
     RtspStatusError,
 )
+from camera_registry._health import decode_keyframe
 from camera_registry._hub import StreamHub
 from camera_registry._rtsp_client import RtspClient
 from camera_registry._stats import GapEvent, IngestStats
 from media import MediaFrame, TrackInfo
 
-__all__ = ["BACKOFF_STEPS", "CameraIngest", "IngestEvent", "describe_error"]
+__all__ = ["BACKOFF_STEPS", "CameraIngest", "IngestEvent", "describe_error", "stall_reason"]
 
 log = logging.getLogger("gateway.cameras")
 
@@ -176,7 +178,15 @@ class CameraIngest:
         # SSRC change inside a session: the camera restarted its encoder or rebooted.
         self.hub.discontinuity()
         self._gap(message, 0)
-        self._emit(True, message)
+        state = self.state
+        # Only a camera that shows a picture says so while online, and the same news at most
+        # once per 10 s: a hostile one can change its SSRC with every packet.
+        if (
+            state is not None
+            and state.online
+            and (state.reason != message or time.time() - state.at >= 10.0)
+        ):
+            self._emit(True, message)
 
     def _client_gap(self, track: TrackInfo, packets: int) -> None:
         self._gap(
@@ -219,7 +229,6 @@ class CameraIngest:
             frames_before = self.hub.stats().frames
             self.hub.discontinuity()
             self.hub.set_tracks(client.tracks)
-            self._emit(True, "connected")
             reason = await self._watch(client)
             self._retire()
             await client.close()
@@ -231,19 +240,91 @@ class CameraIngest:
             await asyncio.sleep(delay)
 
     async def _watch(self, client: RtspClient) -> str:
-        """Wait until the session ends or stalls; the reason it went offline."""
+        """Wait until the session ends or stalls; the reason it went offline.
+
+        The camera turns online with its first keyframe that decodes (H.264, strictly,
+        on a worker thread), not at PLAY: a camera that answers RTSP but sends nothing
+        that decodes stays offline, and after the stall timeout says why.
+        """
         check = min(1.0, self._stall_timeout / 4)
         closed = asyncio.ensure_future(client.wait_closed())
+        pictured = False
+        probe: asyncio.Future[bool] | None = None
+        probed: MediaFrame | None = None
+        undecodable = 0
         try:
             while True:
-                done, _ = await asyncio.wait({closed}, timeout=check)
-                if done:
+                waiting: set[asyncio.Future[Any]] = {closed} if probe is None else {closed, probe}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=check if pictured else 0.1, return_when="FIRST_COMPLETED"
+                )
+                if closed in done:
                     error = closed.result()
                     return describe_error(error) if error else "session closed"
-                silent = time.monotonic() - client.last_media_at
+                if probe is not None and probe.done():
+                    if probe.result():
+                        pictured = True
+                        self._emit(True, "connected")
+                    else:
+                        undecodable += 1
+                    probe = None
+                if not pictured and probe is None and client.has_picture:
+                    keyframe = self.hub.keyframe
+                    if not self._needs_decode(client):
+                        pictured = True
+                        self._emit(True, "connected")
+                    elif keyframe is not None and keyframe is not probed:
+                        probed = keyframe
+                        probe = asyncio.ensure_future(asyncio.to_thread(_decodes, keyframe.data))
+                now = time.monotonic()
+                silent = now - client.last_media_at
+                if not pictured and client.has_picture:
+                    silent = now - client.played_at  # whole frames, none that decodes
                 if silent > self._stall_timeout:
-                    return f"stalled: no media for {silent:.0f} s"
+                    stats = client.stats()
+                    if undecodable:
+                        stats = replace(stats, undecodable_keyframes=undecodable)
+                    reason = stall_reason(silent, now - client.last_packet_at, stats)
+                    log.warning(
+                        "camera stalled", extra={"camera": self.camera_id, "reason": reason}
+                    )
+                    return reason
         finally:
-            closed.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await closed
+            for future in (closed, probe):
+                if future is not None:
+                    future.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await future
+
+    @staticmethod
+    def _needs_decode(client: RtspClient) -> bool:
+        """Whether the first picture must prove it decodes (H.264 video; else a whole frame)."""
+        return any(t.kind == "video" and t.codec == "H264" for t in client.tracks)
+
+
+def _decodes(keyframe: bytes) -> bool:
+    try:
+        decode_keyframe(keyframe, strict=True)
+    except MalformedMediaError:
+        return False
+    return True
+
+
+def stall_reason(silent: float, since_packet: float, stats: IngestStats) -> str:
+    """Why a session that reached PLAY shows no picture: silence, or data that never decodes."""
+    if since_packet > silent / 2:
+        return f"stalled: no media for {silent:.0f} s"
+    parts = []
+    if stats.undecodable_keyframes:
+        parts.append(f"{stats.undecodable_keyframes} keyframes that do not decode")
+    if stats.oversized_frames:
+        parts.append(f"{stats.oversized_frames} access units over the size bound")
+    if stats.broken_frames - stats.oversized_frames > 0:
+        parts.append(f"{stats.broken_frames - stats.oversized_frames} broken access units")
+    if stats.malformed:
+        parts.append(f"{stats.malformed} packets that are not RTP")
+    detail = ", ".join(parts) or "no access unit ever ends"
+    return (
+        f"stalled: no decodable picture for {silent:.0f} s although the camera sends data "
+        f"({detail})"
+    )

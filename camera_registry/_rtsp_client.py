@@ -142,6 +142,7 @@ class RtspClient:
         self.server = ""
         self.rtcp_sent = 0
         self._played = False
+        self._played_at = 0.0
 
     # ----------------------------------------------------------------- status
     @property
@@ -154,8 +155,35 @@ class RtspClient:
         return self._cname.decode()
 
     @property
+    def last_packet_at(self) -> float:
+        """When the camera last sent an RTP packet on a set-up track (monotonic)."""
+        return self._reader.last_packet_at if self._reader is not None else 0.0
+
+    @property
     def last_media_at(self) -> float:
-        return self._reader.last_media_at if self._reader is not None else 0.0
+        """When the last whole frame came out (monotonic; PLAY time before the first).
+
+        Only frames that depacketize count, and video ones when the camera has video: a
+        camera that sends random ``$`` frames, endless access units or audio over a dead
+        picture is not delivering a picture, however many bytes it sends.
+        """
+        reader = self._reader
+        if reader is None:
+            return 0.0
+        receivers = list(reader.receivers.values())
+        video = [r for r in receivers if r.kind == "video"]
+        latest = max((r.last_frame_at for r in video or receivers), default=0.0)
+        return max(latest, self._played_at)
+
+    @property
+    def played_at(self) -> float:
+        """When PLAY was answered (monotonic; 0.0 before)."""
+        return self._played_at
+
+    @property
+    def has_picture(self) -> bool:
+        """Whether a whole frame (video, if the camera has video) came out since PLAY."""
+        return self.last_media_at > self._played_at
 
     @property
     def receivers(self) -> tuple[TrackReceiver, ...]:
@@ -382,7 +410,7 @@ class RtspClient:
             raise RtspStatusError("PLAY", resp.status, resp.reason)
         reader = self._reader
         assert reader is not None
-        reader.last_media_at = time.monotonic()
+        self._played_at = reader.last_packet_at = time.monotonic()
         reader.start_batching()
 
     def _start_tasks(self) -> None:

@@ -65,6 +65,7 @@ class TrackReceiver:
         "_video",
         "codec",
         "kind",
+        "last_frame_at",
         "loss_events",
         "malformed",
         "rate",
@@ -86,6 +87,8 @@ class TrackReceiver:
         self.stats = ReceptionStats(track.clock_rate)
         self.malformed = 0
         self.loss_events = 0
+        #: monotonic time of the last frame that came out whole (0.0: none yet)
+        self.last_frame_at = 0.0
         self._received_before = 0  # counts of earlier sources (before an SSRC change)
         self._lost_before = 0
         self._sink = sink
@@ -174,6 +177,7 @@ class TrackReceiver:
         self._on_ssrc_change(self.track)
 
     def _emit(self, data: bytes, keyframe: bool, ts: int) -> None:
+        self.last_frame_at = self._now
         disc = self._disc
         self._disc = False
         self._sink(
@@ -217,7 +221,8 @@ class RtspReader(asyncio.Protocol):
         self.receivers: dict[int, TrackReceiver] = {}  # RTP channel → receiver
         self.rtcp: dict[int, TrackReceiver] = {}  # RTCP channel → receiver
         self.rx_bytes = 0
-        self.last_media_at = 0.0
+        #: monotonic time of the last RTP packet on a set-up channel, whole frame or not
+        self.last_packet_at = 0.0
         self._lowat = 1
         self._lowat_set = 1
         self._rx_mark = (0.0, 0)
@@ -253,7 +258,7 @@ class RtspReader(asyncio.Protocol):
             elif isinstance(item, RtspRequest):
                 self._answer(item)
         if media:
-            self.last_media_at = now
+            self.last_packet_at = now
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._on_lost(self, exc)

@@ -139,6 +139,7 @@ class IngestStats:
     broken_frames: int = 0  # access units discarded (damaged, undecodable, oversized)
     oversized_frames: int = 0  # access units over the size bound (a broken or hostile camera)
     malformed: int = 0  # packets that were not RTP/RTCP
+    undecodable_keyframes: int = 0  # whole keyframes the decoder refused (before online)
     sessions: int = 0  # RTSP sessions that reached PLAY
     last_gap: GapEvent | None = None
 
@@ -158,6 +159,7 @@ class IngestStats:
             broken_frames=self.broken_frames + other.broken_frames,
             oversized_frames=self.oversized_frames + other.oversized_frames,
             malformed=self.malformed + other.malformed,
+            undecodable_keyframes=self.undecodable_keyframes + other.undecodable_keyframes,
             sessions=self.sessions + other.sessions,
             last_gap=last,
         )

@@ -6,14 +6,16 @@ from ._accounts import (
     LoginFailedError,
     NewToken,
     SessionChange,
+    SignedIn,
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
 from ._authz import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, can
 from ._db import Base, Database, UTCDateTime, utcnow
+from ._install import initialize
 from ._migrate import SchemaNotCurrentError, check_schema, migrate
 from ._models import ApiToken, AuditEntry, Room, StaffMember, Unit, User, WebSession
-from ._org import Organisation, RoomKind, UnitNode, build_tree
+from ._org import Organisation, RoomKind, UnitImport, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
 from ._secretbox import SecretBox, SecretBoxError, create_secret_file
 from ._settings import (
@@ -21,6 +23,7 @@ from ._settings import (
     DatabaseSettings,
     HttpSettings,
     LogSettings,
+    RestreamSettings,
     SecuritySettings,
     Settings,
     StorageSettings,
@@ -28,6 +31,7 @@ from ._settings import (
     WebRtcSettings,
     load_settings,
 )
+from ._unit_csv import UnitCsvError, UnitRow, decode_units_csv, parse_units_csv
 from ._units import Level, contains, level_of, parent_code, scope_prefix, validate_code
 from .errors import (
     AuthenticationError,
@@ -69,6 +73,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "Principal",
+    "RestreamSettings",
     "Role",
     "Room",
     "RoomKind",
@@ -78,12 +83,16 @@ __all__ = [
     "SecuritySettings",
     "SessionChange",
     "Settings",
+    "SignedIn",
     "StaffMember",
     "StorageSettings",
     "UTCDateTime",
     "UnavailableError",
     "Unit",
+    "UnitCsvError",
+    "UnitImport",
     "UnitNode",
+    "UnitRow",
     "UplinkSettings",
     "User",
     "WeakPasswordError",
@@ -95,11 +104,14 @@ __all__ = [
     "check_schema",
     "contains",
     "create_secret_file",
+    "decode_units_csv",
     "in_scope",
+    "initialize",
     "level_of",
     "load_settings",
     "migrate",
     "parent_code",
+    "parse_units_csv",
     "principal_of",
     "record",
     "scope_prefix",

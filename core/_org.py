@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ._audit import record
 from ._authz import Permission, Principal, authorize, can
 from ._models import Room, StaffMember, Unit
+from ._unit_csv import UnitCsvError, UnitRow, order_for_import
 from ._units import level_of, parent_code, scope_prefix, validate_code
 from .errors import ConflictError, InvalidInputError, NotFoundError
 
-__all__ = ["Organisation", "RoomKind", "UnitNode", "build_tree"]
+__all__ = ["Organisation", "RoomKind", "UnitImport", "UnitNode", "build_tree"]
 
 
 class RoomKind(StrEnum):
@@ -27,6 +28,15 @@ class UnitNode:
     unit: Unit
     children: list[UnitNode] = field(default_factory=list)
     rooms: list[Room] = field(default_factory=list)
+
+
+@dataclass
+class UnitImport:
+    """What an import changed: new units, renamed ones, and how many were already right."""
+
+    added: list[Unit] = field(default_factory=list)
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)  # code, old, new
+    unchanged: int = 0
 
 
 def build_tree(units: list[Unit], rooms: list[Room]) -> list[UnitNode]:
@@ -107,6 +117,66 @@ class Organisation:
             detail={"name": unit.name},
         )
         return unit
+
+    async def import_units(
+        self, session: AsyncSession, actor: Principal, rows: list[UnitRow]
+    ) -> UnitImport:
+        """Add the file's units that are missing and rename those whose name changed.
+
+        Idempotent: a second import of the same file changes nothing.  All or nothing: any
+        row that cannot be imported (parent missing, outside the actor's scope, a new
+        county) fails the whole file, with every such row named, before anything is written.
+        """
+        existing = {unit.code: unit for unit in await session.scalars(select(Unit))}
+        try:
+            ordered = order_for_import(rows, set(existing))
+        except UnitCsvError as exc:
+            raise InvalidInputError(str(exc), code="bad_unit_file") from None
+        problems: list[tuple[int, str]] = []
+        for row in ordered:
+            if row.code not in existing and row.parent is None:
+                problems.append((row.line, f"{row.code} is a county: counties are set up by init"))
+            elif not can(actor, Permission.ORG_MANAGE, row.parent or row.code):
+                problems.append((row.line, f"{row.code} is outside your unit"))
+        if problems:
+            raise InvalidInputError(str(UnitCsvError(problems)), code="bad_unit_file")
+        report = UnitImport()
+        for row in ordered:
+            unit = existing.get(row.code)
+            if unit is None:
+                unit = Unit(
+                    code=row.code,
+                    name=row.name,
+                    level=level_of(row.code).value,
+                    parent_code=row.parent,
+                    address=row.address,
+                    phone=row.phone,
+                )
+                session.add(unit)
+                report.added.append(unit)
+            elif unit.name != row.name:
+                report.renamed.append((row.code, unit.name, row.name))
+                unit.name = row.name
+            else:
+                report.unchanged += 1
+        if report.added or report.renamed:
+            await session.flush()
+            await record(
+                session,
+                actor,
+                "unit.import",
+                object_type="unit",
+                object_id=f"{len(report.added)} added",
+                unit_code=actor.unit_code if actor.kind != "system" else None,
+                detail={
+                    "added": [unit.code for unit in report.added],
+                    "renamed": [
+                        {"code": code, "from": old, "to": new} for code, old, new in report.renamed
+                    ],
+                    "unchanged": report.unchanged,
+                },
+            )
+        return report
 
     async def rooms(
         self, session: AsyncSession, actor: Principal, unit_code: str | None = None

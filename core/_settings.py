@@ -16,6 +16,7 @@ __all__ = [
     "DatabaseSettings",
     "HttpSettings",
     "LogSettings",
+    "RestreamSettings",
     "SecuritySettings",
     "Settings",
     "StorageSettings",
@@ -113,6 +114,21 @@ class UplinkSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RestreamSettings:
+    """The RTSP restream for platforms and NVRs that pull (``GATEWAY_RESTREAM_*``)."""
+
+    #: Off: no RTSP server at all.
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    #: 0 picks a free port (tests).
+    port: int = 8554
+    #: A session ends this many seconds after the reader was last heard from.
+    session_timeout: int = 60
+    #: RTSP connections at once; more are answered 503.
+    max_connections: int = 256
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -122,6 +138,7 @@ class Settings:
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    restream: RestreamSettings = field(default_factory=RestreamSettings)
 
     @property
     def database_url(self) -> str:
@@ -144,6 +161,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "webrtc": WebRtcSettings,
     "cluster": ClusterSettings,
     "uplink": UplinkSettings,
+    "restream": RestreamSettings,
 }
 
 # Short, documented names for the most used variables (the issue and README name these).

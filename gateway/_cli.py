@@ -19,12 +19,17 @@ from core import (
     Accounts,
     Database,
     GatewayError,
+    Organisation,
     Role,
     SecretBox,
     Settings,
+    UnitCsvError,
     check_schema,
+    decode_units_csv,
+    initialize,
     load_settings,
     migrate,
+    parse_units_csv,
     verify_chain,
 )
 
@@ -78,6 +83,27 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    init = sub.add_parser(
+        "init",
+        help="first start of a real deployment: migrate, create the root unit and the first "
+        "administrator (refused once the database has units or accounts)",
+    )
+    init.add_argument("--unit", required=True, help="12-digit division code of this centre")
+    init.add_argument(
+        "--name", required=True, help="the centre's name, e.g. 麻阳苗族自治县综治中心"
+    )
+    init.add_argument("--admin", required=True, metavar="USERNAME", help="first administrator")
+    init.add_argument("--display-name", default="")
+    _password_args(init)
+    units = sub.add_parser("units", help="the organisation tree").add_subparsers(
+        dest="units_command", required=True
+    )
+    units_import = units.add_parser(
+        "import",
+        help="add the units of a CSV file of division codes and names (code,name[,address,"
+        "phone]; UTF-8 or GB18030); idempotent, renames units whose name changed",
+    )
+    units_import.add_argument("file", type=Path)
     sub.add_parser("demo-seed", help="create the demo organisation and users (idempotent)")
 
     user = sub.add_parser("user", help="personal accounts (一人一密码)").add_subparsers(
@@ -191,6 +217,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
         return asyncio.run(_with_db(settings, run_migrate, check=False))
+    if args.command == "init":
+        return asyncio.run(_with_db(settings, lambda db: _init(db, accounts, args), check=False))
+    if args.command == "units":
+        return asyncio.run(_with_db(settings, lambda db: _units_import(db, args.file)))
     if args.command == "demo-seed":
         box = SecretBox.from_data_dir(settings.storage.data_dir)
         return asyncio.run(_with_db(settings, lambda db: _seed(db, accounts, box)))
@@ -266,14 +296,19 @@ def _serve_with(
     if args.workers > 1:
         children = (["--config", str(args.config)] if args.config else []) + ["serve"]
         return supervise(settings, args.workers, children)
-    log.info("serving", extra={"url": url})
-    print(f"综治视频网关已启动: {url}", flush=True)
+
+    def started(_aiohttp_banner: str) -> None:
+        # Called by run_app once the port is bound: the plain line a person looks for,
+        # beside the JSON log.
+        log.info("serving", extra={"url": url})
+        print(f"综治视频网关已启动: {url}", flush=True)
+
     web.run_app(
         create_app(settings),
         host=settings.http.host,
         port=settings.http.port,
         ssl_context=ssl_context,
-        print=None,
+        print=started,
         access_log=None,
     )
     return 0
@@ -281,6 +316,48 @@ def _serve_with(
 
 async def _schema_ok(db: Database) -> int:
     return 0  # _with_db has checked the schema before calling this
+
+
+async def _init(db: Database, accounts: Accounts, args: argparse.Namespace) -> int:
+    await migrate(db)
+    password = _read_password(args)
+    async with db.transaction() as session:
+        unit, user = await initialize(
+            session,
+            accounts,
+            SYSTEM,
+            unit_code=args.unit,
+            unit_name=args.name,
+            admin=args.admin,
+            password=password,
+            display_name=args.display_name,
+        )
+    print(f"initialised {unit.name} ({unit.code}, {unit.level}) at {_redact(db.url)}")
+    print(f"administrator {user.username} can sign in; add units with 'units import FILE'")
+    return 0
+
+
+async def _units_import(db: Database, path: Path) -> int:
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise GatewayError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        rows = parse_units_csv(decode_units_csv(data))
+    except UnitCsvError as exc:
+        raise GatewayError(str(exc), code="bad_unit_file") from None
+    org = Organisation()
+    async with db.transaction() as session:
+        report = await org.import_units(session, SYSTEM, rows)
+    for unit in report.added:
+        print(f"added    {unit.code}  {unit.level:8}  {unit.name}")
+    for code, old, new in report.renamed:
+        print(f"renamed  {code}  {old} → {new}")
+    print(
+        f"{len(report.added)} added, {len(report.renamed)} renamed, "
+        f"{report.unchanged} already present"
+    )
+    return 0
 
 
 async def _user(db: Database, accounts: Accounts, args: argparse.Namespace) -> int:

@@ -9,7 +9,9 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
+from meetings import MeetingService
 from sessions import LiveSessions, LiveSettings
+from uplink import RestreamAccounts, RestreamServer
 from web import (
     ACCOUNTS,
     CAMERAS,
@@ -17,9 +19,12 @@ from web import (
     DB,
     LEDGERS,
     LIVE,
+    MEETINGS,
     METRICS,
     ORG,
     RECORDINGS,
+    RESTREAM,
+    RESTREAM_ACCOUNTS,
     SETTINGS,
     HttpMetrics,
     middlewares,
@@ -53,6 +58,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     recorder = setup_recordings(app, settings)
     app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
     app[LEDGERS] = LedgerService(app[DB])
+    app[MEETINGS] = MeetingService(app[DB])
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)
@@ -68,8 +74,35 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     # GB/T 28181 upper platforms: media from the same hubs, recordings from the index.
     setup_uplink(app, app[SECRETS])
     app.cleanup_ctx.append(uplink_ctx)
+    _setup_restream(app, settings)
     setup_web(app)
     return app
+
+
+def _setup_restream(app: web.Application, settings: Settings) -> None:
+    """The RTSP restream rides on the running cameras' hubs, like live view."""
+    app[RESTREAM_ACCOUNTS] = RestreamAccounts(app[SECRETS])
+    conf = settings.restream
+    if not conf.enabled:
+        return
+    app[RESTREAM] = RestreamServer(
+        app[CAMERAS],
+        app[DB],
+        app[RESTREAM_ACCOUNTS],
+        app[SECRETS].derive("restream-digest-nonces"),
+        host=conf.host,
+        port=conf.port,
+        session_timeout=float(conf.session_timeout),
+        max_connections=conf.max_connections,
+    )
+    app.cleanup_ctx.append(_restream_ctx)
+
+
+async def _restream_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[RESTREAM].start()
+    yield
+    # every pull ended and audited before the hubs and the database go
+    await app[RESTREAM].close()
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -33,7 +33,7 @@ PG_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests that touch the database form the PostgreSQL leg (`make test-pg` runs `-m db`).
     for item in items:
-        if {"db", "database_url", "client", "app_settings"} & set(
+        if {"db", "database_url", "empty_database_url", "client", "app_settings"} & set(
             getattr(item, "fixturenames", ())
         ):
             item.add_marker(pytest.mark.db)
@@ -99,6 +99,18 @@ async def database_url(template_database: str, tmp_path: Path) -> AsyncIterator[
 
 
 @pytest.fixture
+async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the schema: a fresh installation."""
+    if PG_URL:
+        name = f"zz_e_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
@@ -112,7 +124,11 @@ def app_settings(database_url: str, tmp_path: Path) -> Settings:
         # GB/T 28181 SIP on a free loopback port: tests run side by side
         uplink=UplinkSettings(sip_host="127.0.0.1", sip_port=0),
     )
-    return replace(settings, database=replace(settings.database, url=database_url))
+    # an ephemeral loopback port: tests never hold the RTSP restream's 8554
+    restream = replace(settings.restream, host="127.0.0.1", port=0)
+    return replace(
+        settings, database=replace(settings.database, url=database_url), restream=restream
+    )
 
 
 @pytest.fixture
@@ -128,7 +144,7 @@ def no_blocking() -> Iterator[None]:
     from blockbuster import blockbuster_ctx
 
     with blockbuster_ctx(
-        ["core", "camera_registry", "cases", "recordings", "sessions", "web", "gateway"]
+        ["core", "camera_registry", "cases", "recordings", "sessions", "meetings", "web", "gateway"]
     ) as bb:
         # asyncpg looks for ~/.pgpass and ~/.postgresql/ certificates (a few stats) when it
         # opens a pooled connection: the driver's own, bounded, and not ours to move.

@@ -22,8 +22,9 @@ FLOORS = {
     "recordings": 3,
     "sessions": 4,
     "uplink": 4,
-    "web": 5,
-    "gateway": 6,
+    "meetings": 5,
+    "web": 6,
+    "gateway": 7,
 }
 PRODUCT = set(FLOORS) | {"simulator"}
 # What the pure toolkit must never reach for: an event loop, sockets, threads, a database.

@@ -1,5 +1,5 @@
-"""The web layer's cross-cutting concerns, in order: metrics → errors → security headers →
-authentication → CSRF.  Domain errors become HTTP answers here and nowhere else."""
+"""The web layer's cross-cutting concerns, in order: metrics → errors → authentication →
+CSRF; security headers on every answer by an ``on_response_prepare`` hook.  Domain errors become HTTP answers here and nowhere else."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from ._context import (
 )
 from ._i18n import language_of, translate
 
-__all__ = ["SESSION_COOKIE", "middlewares"]
+__all__ = ["SESSION_COOKIE", "middlewares", "security_headers"]
 
 log = logging.getLogger("gateway.web")
 
@@ -140,19 +140,38 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+)
+#: one year, the figure browsers' preload lists ask for; no includeSubDomains: the
+#: gateway is one host on a county LAN, not the owner of its parent domain
+_HSTS = "max-age=31536000"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The security headers on every answer: pages, API, errors, redirects, static files.
+
+    An ``on_response_prepare`` hook rather than a middleware, so that answers made from
+    exceptions (401/404/redirects) and by aiohttp itself get them too.  Under TLS the
+    answer adds HSTS and every cookie it sets is ``Secure``; ``Server`` names no version.
+    """
     headers = response.headers
+    headers["Server"] = "zongzhi-gateway"
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-    )
-    return response
+    headers.setdefault("Content-Security-Policy", _CSP)
+    settings = request.app[SETTINGS]
+    secure = settings.security.cookie_secure
+    if settings.tls or request.secure:
+        headers.setdefault("Strict-Transport-Security", _HSTS)
+    if secure or (secure is None and (settings.tls or request.secure)):
+        cookies = headers.popall("Set-Cookie", [])
+        for cookie in cookies:
+            if "secure" not in (part.strip().lower() for part in cookie.split(";")):
+                cookie += "; Secure"
+            headers.add("Set-Cookie", cookie)
 
 
 @web.middleware
@@ -224,7 +243,6 @@ def middlewares() -> list[web.middleware]:  # type: ignore[valid-type]
     return [
         metrics_middleware,
         error_middleware,
-        security_headers,
         auth_middleware,
         csrf_middleware,
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections import Counter
@@ -9,6 +10,7 @@ from collections.abc import Awaitable
 from urllib.parse import urlparse
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 from sqlalchemy import select
 
 from core import (
@@ -16,15 +18,19 @@ from core import (
     AuditEntry,
     AuthenticationError,
     GatewayError,
+    InvalidInputError,
     Level,
     Permission,
     Role,
     RoomKind,
+    UnitCsvError,
     User,
     authorize,
     build_tree,
+    decode_units_csv,
     in_scope,
     level_of,
+    parse_units_csv,
     scope_prefix,
     verify_chain,
 )
@@ -70,15 +76,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not cookie_token or not hmac.compare_digest(cookie_token.encode(), sent_token.encode()):
         error = GatewayError("the sign-in form expired; try again", code="csrf")
     else:
-        accounts = request.app[ACCOUNTS]
-        async with request.app[DB].transaction() as session:
-            outcome = await accounts.authenticate(
-                session, username, password, remote=request.remote or ""
-            )
-            if isinstance(outcome, User):
-                secret, _row = await accounts.open_session(session, outcome)
+        outcome = await request.app[ACCOUNTS].sign_in(
+            request.app[DB], username, password, remote=request.remote or ""
+        )
         if isinstance(outcome, AuthenticationError):
             error = outcome
+        else:
+            secret = outcome.secret
     if error is not None:
         token = secrets.token_urlsafe(24)
         response = render_page(
@@ -156,6 +160,12 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/org")
 async def org_page(request: web.Request) -> web.StreamResponse:
+    return await _render_org(request)
+
+
+async def _render_org(
+    request: web.Request, extra: dict[str, object] | None = None, status: int = 200
+) -> web.StreamResponse:
     principal = current_principal(request)
     org = request.app[ORG]
     async with request.app[DB].transaction() as session:
@@ -173,8 +183,32 @@ async def org_page(request: web.Request) -> web.StreamResponse:
             "room_kinds": list(RoomKind),
             "message": request.query.get("message"),
             "error": request.query.get("error"),
+            "import_report": None,
+            "import_problems": None,
+            **(extra or {}),
         },
+        status=status,
     )
+
+
+@routes.post("/org/units/import")
+async def org_import_units(request: web.Request) -> web.StreamResponse:
+    """The organisation tree from an uploaded CSV (the same as ``units import FILE``)."""
+    principal = current_principal(request)
+    authorize(principal, Permission.ORG_MANAGE, principal.unit_code)
+    form = await request.post()
+    upload = form.get("file")
+    # aiohttp spools uploads to a temporary file: read it off the loop.
+    data = await asyncio.to_thread(upload.file.read) if isinstance(upload, FileField) else b""
+    try:
+        rows = parse_units_csv(decode_units_csv(data))
+        if not rows:
+            raise UnitCsvError([(0, "the file holds no units")])
+        async with request.app[DB].transaction() as session:
+            report = await request.app[ORG].import_units(session, principal, rows)
+    except (UnitCsvError, InvalidInputError) as exc:
+        return await _render_org(request, {"import_problems": str(exc)}, status=400)
+    return await _render_org(request, {"import_report": report})
 
 
 async def _form_action(

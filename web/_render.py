@@ -37,6 +37,7 @@ NAV: list[NavItem] = [
     NavItem("Ledger", "/ledger", Permission.LEDGER_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Machine accounts", "/admin/tokens", Permission.TOKEN_MANAGE),
+    NavItem("RTSP restream", "/admin/restream", Permission.TOKEN_MANAGE),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ),
 ]
 

@@ -19,7 +19,15 @@ def _all_models() -> None:
     import importlib
     import pkgutil
 
-    for package in ("core", "camera_registry", "cases", "recordings", "sessions", "uplink"):
+    for package in (
+        "core",
+        "camera_registry",
+        "cases",
+        "recordings",
+        "sessions",
+        "uplink",
+        "meetings",
+    ):
         module = importlib.import_module(package)
         for info in pkgutil.iter_modules(module.__path__):
             if info.name.endswith("models"):
