@@ -9,11 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
-from meetings import MeetingService
+from meetings import MeetingRooms, MeetingService
 from sessions import LiveSessions, LiveSettings
 from uplink import RestreamAccounts, RestreamServer
 from web import (
     ACCOUNTS,
+    CAMERA_LEASES,
     CAMERAS,
     CASES,
     DB,
@@ -25,6 +26,7 @@ from web import (
     RECORDINGS,
     RESTREAM,
     RESTREAM_ACCOUNTS,
+    ROOMS,
     SETTINGS,
     HttpMetrics,
     middlewares,
@@ -75,6 +77,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     setup_uplink(app, app[SECRETS])
     app.cleanup_ctx.append(uplink_ctx)
     _setup_restream(app, settings)
+    # Meeting rooms share live view's ICE settings; the process's node id names the host.
+    app[ROOMS] = MeetingRooms(
+        app[MEETINGS], node_id=app[CAMERA_LEASES].node_id, live=app[LIVE].settings
+    )
+    app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)
     return app
 
@@ -109,6 +116,12 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     await check_schema(app[DB])
     yield
     await app[DB].close()
+
+
+async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Every participant's leave recorded before the database goes.
+    await app[ROOMS].close()
 
 
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:

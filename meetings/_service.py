@@ -33,7 +33,7 @@ from core import (
     utcnow,
 )
 from core import Level as UnitLevel
-from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees
+from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees, short_name
 from meetings._errors import (
     InvalidMeetingInputError,
     MeetingNotFoundError,
@@ -455,6 +455,66 @@ class MeetingService:
                 await self._mark_ended(session, series, key, occ, "system:gateway", reason)
                 ended.append(key.id)
         return ended
+
+    # ------------------------------------------------------------------ the room
+    async def record_event(
+        self,
+        occurrence_id: str,
+        kind: str,
+        *,
+        participant: str = "",
+        site: str = "",
+        actor: str = "",
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        """Append one event of the occurrence's room (join, leave, roll call …)."""
+        key = parse_occurrence_id(occurrence_id)
+        async with self._db.transaction() as session:
+            session.add(
+                _event(
+                    key,
+                    self._clock(),
+                    kind,
+                    participant=participant,
+                    site=site[:100],
+                    actor=actor,
+                    detail=detail,
+                )
+            )
+
+    async def events(self, occurrence_id: str) -> list[MeetingEventRow]:
+        """Every event of an occurrence in the order they happened (unchecked: callers
+        have loaded the occurrence for the caller first)."""
+        key = parse_occurrence_id(occurrence_id)
+        async with self._db.read() as session:
+            rows = await session.scalars(
+                select(MeetingEventRow)
+                .where(MeetingEventRow.series_id == key.series_id, MeetingEventRow.day == key.day)
+                .order_by(MeetingEventRow.id)
+            )
+            return list(rows)
+
+    async def host(self, occurrence_id: str, node_id: str) -> None:
+        """This process hosts the running occurrence's room from now on (its previous
+        host stopped)."""
+        key = parse_occurrence_id(occurrence_id)
+        async with self._db.transaction() as session:
+            occ = await session.get(MeetingOccurrenceRow, (key.series_id, key.day))
+            if occ is not None and occ.state == "running" and occ.node_id != node_id:
+                previous = occ.node_id
+                occ.node_id = node_id
+                occ.updated_at = self._clock()
+                session.add(
+                    _event(
+                        key, self._clock(), "host", detail={"node": node_id, "previous": previous}
+                    )
+                )
+
+    async def site_name(self, principal: Principal) -> str:
+        """What a participant's tile says when it names no site: its unit's short name."""
+        async with self._db.read() as session:
+            unit = await session.get(Unit, principal.unit_code)
+        return short_name(unit.name) if unit is not None else principal.name
 
     # ----------------------------------------------------------------- internals
     async def _visible_series(

@@ -21,7 +21,17 @@ from ._errors import (
 )
 from ._floor import FloorHolder
 from ._manager import LiveSessions
-from ._session import CameraRef, HubSource, SessionAnswer, SessionInfo
+from ._sdp import OfferedMedia, parse_offer
+from ._session import (
+    CameraRef,
+    HubSource,
+    SessionAnswer,
+    SessionInfo,
+    answer_offer,
+    codec_preferences,
+    discard,
+    new_peer,
+)
 from ._settings import IceServer, LiveSettings
 
 __all__ = [
@@ -35,6 +45,7 @@ __all__ = [
     "ListenOnlyError",
     "LiveSessions",
     "LiveSettings",
+    "OfferedMedia",
     "SessionAnswer",
     "SessionError",
     "SessionInfo",
@@ -42,4 +53,9 @@ __all__ = [
     "SessionsClosedError",
     "TalkFloorBusyError",
     "TalkTakeoverDeniedError",
+    "answer_offer",
+    "codec_preferences",
+    "discard",
+    "new_peer",
+    "parse_offer",
 ]

@@ -27,7 +27,7 @@ from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
-from ._api_meetings import MEETINGS
+from ._api_meetings import MEETINGS, ROOMS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
@@ -57,6 +57,7 @@ __all__ = [
     "RECORDINGS",
     "RESTREAM",
     "RESTREAM_ACCOUNTS",
+    "ROOMS",
     "SESSION_COOKIE",
     "SETTINGS",
     "UPLINK",
