@@ -137,12 +137,12 @@ async def test_busy_floor_refuses_a_broadcast_and_a_chair_takes_it_over(
 ) -> None:
     talker, chair = TalkerPeer(), TalkerPeer()
     try:
-        await talker.connect(lambda sdp: service.open_talk(WATCH, camera_ref, sdp))
+        held = await talker.connect(lambda sdp: service.open_talk(WATCH, camera_ref, sdp))
         with pytest.raises(TalkFloorBusyError) as busy:
             await service.open_broadcast(PLATFORM, camera_ref, source="gb28181:x")
         assert busy.value.holder == "hpx.watch"
-        await talker.close()
-        await wait_for(lambda: service.floor(1) is None, 10, "floor released")
+        await service.hang_up(WATCH, held.session_id, kind="talk")
+        assert service.floor(1) is None
         talk = await service.open_broadcast(PLATFORM, camera_ref, source="gb28181:x")
         await chair.connect(lambda sdp: service.open_talk(CHAIR, camera_ref, sdp, takeover=True))
         await asyncio.wait_for(talk.ended.wait(), 10)
