@@ -19,6 +19,7 @@ from ._org import Organisation, RoomKind, UnitImport, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
 from ._secretbox import SecretBox, SecretBoxError, create_secret_file
 from ._settings import (
+    AppSettings,
     ClusterSettings,
     DatabaseSettings,
     HttpSettings,
@@ -52,6 +53,7 @@ __all__ = [
     "AccountLockedError",
     "Accounts",
     "ApiToken",
+    "AppSettings",
     "AuditBreak",
     "AuditEntry",
     "AuthenticationError",

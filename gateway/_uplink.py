@@ -21,5 +21,6 @@ def setup_uplink(app: web.Application, secrets: SecretBox) -> None:
 
 async def uplink_ctx(app: web.Application) -> AsyncIterator[None]:
     """After the cameras (its media comes from their hubs); it stops before they close."""
-    await app[UPLINK].resolve_device_id()
+    await app[UPLINK].start()
     yield
+    await app[UPLINK].close()  # unregisters from every platform

@@ -438,6 +438,14 @@ ZH.update(
 )
 
 
+# ---- daily use (issue 15): time zone labels, and English for keys that are not English
+ZH.update(
+    {
+        "Beijing time": "北京时间",
+    }
+)
+
+
 # ---- production: the organisation tree from a CSV file (issue 14: org.html)
 ZH.update(
     {
