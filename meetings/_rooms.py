@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from core import Permission, PermissionDeniedError, Principal
-from meetings._control import apply_control
+from meetings._control import apply_control, apply_self
 from meetings._errors import (
     InvalidMeetingInputError,
     MeetingNotFoundError,
@@ -83,7 +83,7 @@ class MeetingRooms:
         if len(name) > MAX_SITE or any(ord(c) < 32 for c in name):
             raise InvalidMeetingInputError(f"site must be a name of at most {MAX_SITE} characters")
         room = await self._room_for(view.id, view.chair, view.node_id)
-        if room.locked and principal.name != view.chair:
+        if room.locked and principal.name != view.chair and principal.name not in room.admitted:
             raise RoomLockedError(
                 "the chair has locked the meeting room; ask the chair to unlock it or to admit you"
             )
@@ -151,14 +151,41 @@ class MeetingRooms:
         room = self._rooms.get(view.id)
         if room is None:
             raise MeetingStateError("nobody has joined the room yet")
-        detail = apply_control(room, action, participant, value)
+        site = room.participants[participant].site if participant in room.participants else ""
+        detail = await apply_control(room, action, participant, value, chair=view.chair)
         await self.service.record_event(
             view.id,
             "control",
             participant=participant or "",
-            site=room.participants[participant].site if participant in room.participants else "",
+            site=site,
             actor=principal.actor,
             detail={"action": action, **detail},
+        )
+        return room.state()
+
+    async def update_self(
+        self,
+        principal: Principal,
+        occurrence_id: str,
+        participant_id: str,
+        *,
+        muted: bool | None = None,
+        hand_raised: bool | None = None,
+        answer: bool | None = None,
+    ) -> dict[str, object]:
+        """A site mutes or unmutes itself, raises its hand, answers the roll call."""
+        room = self._rooms.get(occurrence_id)
+        participant = room.participants.get(participant_id) if room is not None else None
+        if room is None or participant is None or participant.actor != principal.actor:
+            raise MeetingNotFoundError("no such participant; it has left already")
+        detail = apply_self(room, participant, muted=muted, hand_raised=hand_raised, answer=answer)
+        await self.service.record_event(
+            occurrence_id,
+            "self",
+            participant=participant.id,
+            site=participant.site,
+            actor=principal.actor,
+            detail=detail,
         )
         return room.state()
 

@@ -8,6 +8,7 @@ Every session is authorized by unit scope, audited at start and stop, and owned 
 closed.
 """
 
+from ._broadcast import BroadcastTalk
 from ._errors import (
     CameraNotLiveError,
     InvalidOfferError,
@@ -34,6 +35,7 @@ from ._session import (
 from ._settings import IceServer, LiveSettings
 
 __all__ = [
+    "BroadcastTalk",
     "CameraNotLiveError",
     "CameraRef",
     "FloorHolder",
