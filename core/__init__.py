@@ -6,6 +6,7 @@ from ._accounts import (
     LoginFailedError,
     NewToken,
     SessionChange,
+    SignedIn,
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
@@ -18,10 +19,12 @@ from ._org import Organisation, RoomKind, UnitImport, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
 from ._secretbox import SecretBox, SecretBoxError, create_secret_file
 from ._settings import (
+    AppSettings,
     ClusterSettings,
     DatabaseSettings,
     HttpSettings,
     LogSettings,
+    RestreamSettings,
     SecuritySettings,
     Settings,
     StorageSettings,
@@ -50,6 +53,7 @@ __all__ = [
     "AccountLockedError",
     "Accounts",
     "ApiToken",
+    "AppSettings",
     "AuditBreak",
     "AuditEntry",
     "AuthenticationError",
@@ -71,6 +75,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "Principal",
+    "RestreamSettings",
     "Role",
     "Room",
     "RoomKind",
@@ -80,6 +85,7 @@ __all__ = [
     "SecuritySettings",
     "SessionChange",
     "Settings",
+    "SignedIn",
     "StaffMember",
     "StorageSettings",
     "UTCDateTime",

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._audit import record
 from ._authz import Permission, Principal, Role, authorize
-from ._db import utcnow
+from ._db import Database, utcnow
 from ._models import ApiToken, Unit, User, WebSession
 from ._passwords import PasswordPolicy, hash_password, verify_password
 from ._settings import SecuritySettings
 from .errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 
-__all__ = ["AccountLockedError", "Accounts", "LoginFailedError", "NewToken"]
+__all__ = ["AccountLockedError", "Accounts", "LoginFailedError", "NewToken", "SignedIn"]
 
 _USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 _TOKEN_PREFIX = "zzg_"
@@ -49,6 +49,14 @@ class SessionChange:
 
     id_hash: str
     expired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    #: The session cookie's value, never stored.
+    secret: str
+    session: WebSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,20 +205,58 @@ class Accounts:
         await _record_user(session, actor, user, "user.disable" if disabled else "user.enable")
         return user
 
-    async def authenticate(
-        self, session: AsyncSession, username: str, password: str, *, remote: str = ""
-    ) -> User | AuthenticationError:
-        """Check a password; count failures and lock the account after too many.
+    async def sign_in(
+        self, db: Database, username: str, password: str, *, remote: str = ""
+    ) -> SignedIn | AuthenticationError:
+        """Check a password and, when it is right, open a browser session.
 
-        A failure is *returned*, not raised, so that the caller commits the failure count
-        and its audit entry before it reports the error.
+        Three steps so that the ~50 ms argon2 hash never runs inside a write transaction
+        (on SQLite ``BEGIN IMMEDIATE`` holds the database's one write lock, and a burst of
+        failed sign-ins would stall the audit log and the recording index behind it):
+        a read finds the account, the hash is verified on a worker thread with no
+        transaction open, and one short write records the outcome — failure count, lock,
+        audit entry, and the new session.
+
+        A failure is *returned*, not raised, once its count and audit entry are committed.
         """
-        user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-        now = utcnow()
-        if user is None or user.disabled:
+        name = username.strip().lower()
+        async with db.read() as session:
+            found = await session.scalar(select(User).where(User.username == name))
+            checked_hash = None
+            if found is not None and not found.disabled:
+                locked = found.locked_until is not None and found.locked_until > utcnow()
+                checked_hash = None if locked else found.password_hash
+        if checked_hash is not None:
+            ok = await asyncio.to_thread(verify_password, checked_hash, password)
+        else:
+            # Unknown, disabled or locked: the same work as a wrong password, so the answer's
+            # timing does not tell which accounts exist.
             if self._dummy_hash is None:
                 self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(8))
             await asyncio.to_thread(verify_password, self._dummy_hash, password)
+            ok = False
+        async with db.transaction() as session:
+            outcome = await self._record_sign_in(session, username, checked_hash, ok, remote=remote)
+            if isinstance(outcome, AuthenticationError):
+                return outcome
+            secret, row = await self.open_session(session, outcome)
+        return SignedIn(outcome, secret, row)
+
+    async def _record_sign_in(
+        self,
+        session: AsyncSession,
+        username: str,
+        checked_hash: str | None,
+        ok: bool,
+        *,
+        remote: str,
+    ) -> User | AuthenticationError:
+        """The write step of :meth:`sign_in`: the account as it is now decides."""
+        user = await session.scalar(
+            select(User).where(User.username == username.strip().lower()).with_for_update()
+        )
+        now = utcnow()
+        if user is None or user.disabled:
             await record(
                 session,
                 f"anonymous:{username[:64]}",
@@ -225,7 +271,8 @@ class Accounts:
                 session, principal_of(user), user, "login.locked", {"remote": remote}
             )
             return AccountLockedError(user.locked_until)
-        if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        # A password set while the hash was being checked: the check was of the old one.
+        if not ok or checked_hash != user.password_hash:
             user.failed_logins += 1
             detail: dict[str, object] = {"remote": remote, "failures": user.failed_logins}
             if user.failed_logins >= self.security.lockout_threshold:

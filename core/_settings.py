@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "AppSettings",
     "DatabaseSettings",
     "HttpSettings",
     "LogSettings",
+    "RestreamSettings",
     "SecuritySettings",
     "Settings",
     "StorageSettings",
@@ -113,7 +116,32 @@ class UplinkSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AppSettings:
+    """The deployment as a whole (``GATEWAY_APP_*``, ``[app]``)."""
+
+    #: The IANA time zone the centres work in: every time shown, entered, bucketed into a
+    #: ledger month or exported is in it; instants are stored in UTC.  China is one zone.
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True, slots=True)
+class RestreamSettings:
+    """The RTSP restream for platforms and NVRs that pull (``GATEWAY_RESTREAM_*``)."""
+
+    #: Off: no RTSP server at all.
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    #: 0 picks a free port (tests).
+    port: int = 8554
+    #: A session ends this many seconds after the reader was last heard from.
+    session_timeout: int = 60
+    #: RTSP connections at once; more are answered 503.
+    max_connections: int = 256
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -122,6 +150,7 @@ class Settings:
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    restream: RestreamSettings = field(default_factory=RestreamSettings)
 
     @property
     def database_url(self) -> str:
@@ -134,8 +163,14 @@ class Settings:
     def tls(self) -> bool:
         return self.http.tls_cert is not None and self.http.tls_key is not None
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment's time zone (``[app] timezone``), checked when settings load."""
+        return ZoneInfo(self.app.timezone)
+
 
 _SECTIONS: dict[str, type[Any]] = {
+    "app": AppSettings,
     "http": HttpSettings,
     "database": DatabaseSettings,
     "storage": StorageSettings,
@@ -144,6 +179,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "webrtc": WebRtcSettings,
     "cluster": ClusterSettings,
     "uplink": UplinkSettings,
+    "restream": RestreamSettings,
 }
 
 # Short, documented names for the most used variables (the issue and README name these).
@@ -217,4 +253,12 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
                 )
             kwargs[name] = _coerce(section, name, value, known[name])
         built[section] = replace(cls(), **kwargs)
-    return Settings(**built)  # type: ignore[arg-type]
+    settings = Settings(**built)  # type: ignore[arg-type]
+    try:
+        settings.zone  # noqa: B018 - a typo'd zone stops the start, not the first page
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"setting app.timezone: unknown time zone {settings.app.timezone!r} "
+            "(an IANA name such as Asia/Shanghai)"
+        ) from None
+    return settings

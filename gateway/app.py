@@ -9,10 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
-from meetings import MeetingService
+from meetings import MeetingRooms, MeetingService
 from sessions import LiveSessions, LiveSettings
+from uplink import RestreamAccounts, RestreamServer
 from web import (
     ACCOUNTS,
+    CAMERA_LEASES,
     CAMERAS,
     CASES,
     DB,
@@ -22,6 +24,9 @@ from web import (
     METRICS,
     ORG,
     RECORDINGS,
+    RESTREAM,
+    RESTREAM_ACCOUNTS,
+    ROOMS,
     SETTINGS,
     HttpMetrics,
     middlewares,
@@ -71,14 +76,52 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     # GB/T 28181 upper platforms: media from the same hubs, recordings from the index.
     setup_uplink(app, app[SECRETS])
     app.cleanup_ctx.append(uplink_ctx)
+    _setup_restream(app, settings)
+    # Meeting rooms share live view's ICE settings; the process's node id names the host.
+    app[ROOMS] = MeetingRooms(
+        app[MEETINGS], node_id=app[CAMERA_LEASES].node_id, live=app[LIVE].settings
+    )
+    app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)
     return app
+
+
+def _setup_restream(app: web.Application, settings: Settings) -> None:
+    """The RTSP restream rides on the running cameras' hubs, like live view."""
+    app[RESTREAM_ACCOUNTS] = RestreamAccounts(app[SECRETS])
+    conf = settings.restream
+    if not conf.enabled:
+        return
+    app[RESTREAM] = RestreamServer(
+        app[CAMERAS],
+        app[DB],
+        app[RESTREAM_ACCOUNTS],
+        app[SECRETS].derive("restream-digest-nonces"),
+        host=conf.host,
+        port=conf.port,
+        session_timeout=float(conf.session_timeout),
+        max_connections=conf.max_connections,
+    )
+    app.cleanup_ctx.append(_restream_ctx)
+
+
+async def _restream_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[RESTREAM].start()
+    yield
+    # every pull ended and audited before the hubs and the database go
+    await app[RESTREAM].close()
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     await check_schema(app[DB])
     yield
     await app[DB].close()
+
+
+async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Every participant's leave recorded before the database goes.
+    await app[ROOMS].close()
 
 
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -34,6 +34,7 @@ from ._config import (
 )
 from ._fleet import CameraFleet
 from ._g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from ._gb_platform import DeviceRecord, SimulatedPlatform
 from ._picture import read_time_code
 from ._rtsp_server import BACKCHANNEL_OPTION
 
@@ -44,10 +45,12 @@ __all__ = [
     "CameraConfig",
     "CameraFleet",
     "ClipLibrary",
+    "DeviceRecord",
     "EncodedClip",
     "FaultState",
     "PictureMode",
     "SimulatedCamera",
+    "SimulatedPlatform",
     "StreamProfile",
     "alaw_decode",
     "alaw_encode",

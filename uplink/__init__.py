@@ -1,23 +1,63 @@
-"""The GB/T 28181 link to upper platforms (the county's Xueliang platform): the gateway as
-a lower device — platforms' settings, SIP registration and keepalive, catalog, live.
+"""The link to upper platforms (the county's Xueliang platform): the gateway as a GB/T 28181
+lower device — platforms' settings, SIP registration and keepalive, catalog, live — and the
+RTSP restream for platforms and NVRs that pull (``rtsp://gateway:8554/cameras/{id}``).
 
-Layout: pure cores (``_config``, ``_register``, ``_transactions``) and thin asyncio shells
-(``_transport``, ``_platform``, ``_service``).  ``gateway.app`` builds an
-:class:`UplinkService` and owns its lifetime.
+Layout: pure cores (``_config``, ``_register``, ``_transactions``, ``_restream_wire``) and
+thin asyncio shells (``_transport``, ``_platform``, ``_service``, ``_restream_server``).
+``gateway.app`` builds an :class:`UplinkService` and a :class:`RestreamServer` and owns
+their lifetime.
 """
 
+from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
+from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
+from ._errors import RegistrationError, UplinkError
 from ._models import UplinkPlatform
+from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
+from ._restream_accounts import NewRestreamAccount, RestreamAccounts, RestreamCredential
+from ._restream_models import RestreamAccount
+from ._restream_server import RestreamServer
+from ._restream_wire import NonceBook, RestreamPath, parse_path, parse_transport
 from ._service import UplinkService
+from ._transactions import Timers
+from ._transport import Peer, SipEndpoint, SipTimeoutError, SipTransportError
 
 __all__ = [
+    "MANSCDP_TYPE",
+    "Channel",
+    "ChannelSource",
+    "Dialog",
+    "DialogTable",
+    "IncomingCall",
+    "InviteRouter",
+    "LinkTiming",
+    "NewRestreamAccount",
+    "NonceBook",
+    "Peer",
     "PlatformChanges",
     "PlatformConfig",
+    "PlatformLink",
     "PlatformStore",
+    "QueryRouter",
+    "RegistrationError",
+    "RestreamAccount",
+    "RestreamAccounts",
+    "RestreamCredential",
+    "RestreamPath",
+    "RestreamServer",
+    "SipEndpoint",
+    "SipTimeoutError",
+    "SipTransportError",
+    "Timers",
+    "UplinkError",
     "UplinkPlatform",
     "UplinkService",
+    "civil_code",
     "derive_device_id",
+    "parse_path",
+    "parse_transport",
     "root_unit_code",
+    "speaker_id",
     "validate_platform",
 ]

@@ -20,13 +20,14 @@ from . import (
     _pages_cases,
     _pages_live,
     _pages_recordings,
+    _restream,
     _system,
 )
 from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
-from ._api_meetings import MEETINGS
+from ._api_meetings import MEETINGS, ROOMS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
@@ -34,6 +35,7 @@ from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current
 from ._i18n import ZH, translate
 from ._middleware import SESSION_COOKIE, middlewares, security_headers
 from ._render import JINJA, NAV, NavItem, create_environment, render_page
+from ._restream import RESTREAM, RESTREAM_ACCOUNTS
 from ._schema import parse, read_json
 
 __all__ = [
@@ -53,6 +55,9 @@ __all__ = [
     "NAV",
     "ORG",
     "RECORDINGS",
+    "RESTREAM",
+    "RESTREAM_ACCOUNTS",
+    "ROOMS",
     "SESSION_COOKIE",
     "SETTINGS",
     "UPLINK",
@@ -90,9 +95,11 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _api_meetings.api,
         _api_recordings.api,
         _api_uplink.api,
+        _restream.api,
         *(apis or []),
     ]
-    app[JINJA] = create_environment()
+    settings = app.get(SETTINGS)
+    app[JINJA] = create_environment(settings.zone if settings is not None else None)
     app.on_response_prepare.append(security_headers)
     app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
     app.router.add_routes(_system.routes)
@@ -103,4 +110,5 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")

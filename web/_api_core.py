@@ -64,16 +64,13 @@ class LoginBody:
 async def login(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, LoginBody)
     accounts, db = request.app[ACCOUNTS], request.app[DB]
-    async with db.transaction() as session:
-        outcome = await accounts.authenticate(
-            session, body.username, body.password, remote=request.remote or ""
-        )
-        if isinstance(outcome, User):
-            secret, row = await accounts.open_session(session, outcome)
+    outcome = await accounts.sign_in(db, body.username, body.password, remote=request.remote or "")
     if isinstance(outcome, AuthenticationError):
         raise outcome
-    response = web.json_response({"user": user_json(outcome), "csrf_token": row.csrf_token})
-    set_session_cookie(request, response, secret)
+    response = web.json_response(
+        {"user": user_json(outcome.user), "csrf_token": outcome.session.csrf_token}
+    )
+    set_session_cookie(request, response, outcome.secret)
     return response
 
 

@@ -438,6 +438,14 @@ ZH.update(
 )
 
 
+# ---- daily use (issue 15): time zone labels, and English for keys that are not English
+ZH.update(
+    {
+        "Beijing time": "北京时间",
+    }
+)
+
+
 # ---- production: the organisation tree from a CSV file (issue 14: org.html)
 ZH.update(
     {
@@ -451,5 +459,35 @@ ZH.update(
         "The unit file was not imported": "单位文件未导入",
         "error.bad_unit_file": "单位文件有误，未导入任何单位。",
         "error.already_initialized": "网关已初始化。",
+    }
+)
+
+
+# ---- RTSP restream (issue 11 item 8): accounts of pulling platforms and NVRs
+ZH.update(
+    {
+        "RTSP restream": "RTSP 转发",
+        "Platforms and NVRs that pull video connect with one account each (one machine, "
+        "one account) and see the cameras of the account's unit and below.": (
+            "拉流的平台和 NVR 每台使用独立账号（一机一账号）接入，只能看到账号所属单位及下级单位的摄像机。"
+        ),
+        "Listening": "监听中",
+        "Not listening": "未监听",
+        "Main stream": "主码流",
+        "Sub stream": "子码流",
+        "Copy this password now; it is shown only once.": "请立即复制此密码，它只显示一次。",
+        "Pulls now": "当前拉流",
+        "Account": "账号",
+        "Stream": "码流",
+        "Transport": "传输方式",
+        "Client address": "客户端地址",
+        "Duration": "时长",
+        "No platform is pulling a camera now.": "当前没有平台在拉流。",
+        "New restream account": "新建转发账号",
+        "error.bad_restream_name": "账号名须为3–64位字母、数字、“.”“_”或“-”，并以字母或数字开头。",
+        "error.restream_name_taken": "该账号名已存在（一机一账号）：请吊销原账号或换一个名称。",
+        "error.restream_account_not_found": "没有该转发账号。",
+        "error.unit_not_found": "该单位不存在。",
+        "error.bad_note": "说明不能超过200字。",
     }
 )

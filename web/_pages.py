@@ -77,15 +77,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not cookie_token or not hmac.compare_digest(cookie_token.encode(), sent_token.encode()):
         error = GatewayError("the sign-in form expired; try again", code="csrf")
     else:
-        accounts = request.app[ACCOUNTS]
-        async with request.app[DB].transaction() as session:
-            outcome = await accounts.authenticate(
-                session, username, password, remote=request.remote or ""
-            )
-            if isinstance(outcome, User):
-                secret, _row = await accounts.open_session(session, outcome)
+        outcome = await request.app[ACCOUNTS].sign_in(
+            request.app[DB], username, password, remote=request.remote or ""
+        )
         if isinstance(outcome, AuthenticationError):
             error = outcome
+        else:
+            secret = outcome.secret
     if error is not None:
         token = secrets.token_urlsafe(24)
         response = render_page(

@@ -22,6 +22,7 @@ from core import (
     Role,
     SecuritySettings,
     SessionChange,
+    SignedIn,
     User,
     WeakPasswordError,
     WebSession,
@@ -53,8 +54,7 @@ async def test_lockout_after_repeated_failures_is_committed_and_audited(db: Data
     accounts = Accounts(SecuritySettings(lockout_threshold=3, lockout_minutes=15))
     outcomes = []
     for _ in range(4):
-        async with db.transaction() as session:
-            outcomes.append(await accounts.authenticate(session, "hpx.watch", "wrong-password-1"))
+        outcomes.append(await accounts.sign_in(db, "hpx.watch", "wrong-password-1"))
     assert [type(o) for o in outcomes] == [
         LoginFailedError,
         LoginFailedError,
@@ -63,10 +63,8 @@ async def test_lockout_after_repeated_failures_is_committed_and_audited(db: Data
     ]
     assert "try again in 15 min" in str(outcomes[-1])
     # The right password does not open a locked account either.
-    async with db.transaction() as session:
-        assert isinstance(
-            await accounts.authenticate(session, "hpx.watch", DEMO_PASSWORD), AccountLockedError
-        )
+    assert isinstance(await accounts.sign_in(db, "hpx.watch", DEMO_PASSWORD), AccountLockedError)
+    async with db.read() as session:
         actions = list(
             await session.scalars(
                 select(AuditEntry.action)
@@ -79,16 +77,13 @@ async def test_lockout_after_repeated_failures_is_committed_and_audited(db: Data
     # An administrator's reset unlocks it.
     async with db.transaction() as session:
         await accounts.set_password(session, SYSTEM, "hpx.watch", "new-secret-8842")
-    async with db.transaction() as session:
-        assert isinstance(
-            await accounts.authenticate(session, "hpx.watch", "new-secret-8842"), User
-        )
+    signed_in = await accounts.sign_in(db, "hpx.watch", "new-secret-8842")
+    assert isinstance(signed_in, SignedIn) and signed_in.user.username == "hpx.watch"
 
 
 async def test_unknown_user_fails_like_a_wrong_password(db: Database) -> None:
     accounts = Accounts(SecuritySettings())
-    async with db.transaction() as session:
-        outcome = await accounts.authenticate(session, "nobody", "whatever-123")
+    outcome = await accounts.sign_in(db, "nobody", "whatever-123")
     assert isinstance(outcome, LoginFailedError) and str(outcome) == "wrong username or password"
 
 
