@@ -80,9 +80,7 @@ def query_int(
         return default
     digits = raw[1:] if raw.startswith("-") else raw
     if not digits.isascii() or not digits.isdigit() or len(digits) > 19:
-        raise InvalidInputError(
-            f"{name} must be an integer, not {raw[:40]!r}", code="invalid_input"
-        )
+        raise InvalidInputError(f"{name} must be a number, not {raw[:40]!r}", code="invalid_input")
     value = int(raw)
     if not minimum <= value <= maximum:
         raise InvalidInputError(
