@@ -8,6 +8,7 @@ Every session is authorized by unit scope, audited at start and stop, and owned 
 closed.
 """
 
+from ._broadcast import BroadcastTalk
 from ._errors import (
     CameraNotLiveError,
     InvalidOfferError,
@@ -35,6 +36,7 @@ from ._settings import IceServer, LiveSettings
 from ._talk import TalkPump
 
 __all__ = [
+    "BroadcastTalk",
     "CameraNotLiveError",
     "CameraRef",
     "FloorHolder",

@@ -21,6 +21,7 @@ import itertools
 import logging
 import os
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -92,6 +93,7 @@ class SimulatedPlatform:
         self._changed = asyncio.Condition()
         self._pending: dict[tuple[str, str], asyncio.Future[Msg]] = {}
         self._cseq = itertools.count(1)
+        self._sn = itertools.count(100)
 
     # ---------------------------------------------------------------- lifetime
     async def start(self) -> None:
@@ -196,6 +198,9 @@ class SimulatedPlatform:
             self._on_register(msg, where)
         elif msg.method == "MESSAGE":
             self._on_manscdp(msg, where)
+        elif msg.method == "NOTIFY":
+            self.received.append(msg)
+            self._send(msg.reply(200, "OK"), where)
         elif msg.method == "ACK":
             pass
         else:
@@ -282,6 +287,79 @@ class SimulatedPlatform:
         else:
             self.received.append(msg)
         self._send(msg.reply(200, "OK"), where)
+
+    # ------------------------------------------------------------------ queries
+    async def query(
+        self,
+        device: DeviceRecord,
+        cmd_type: str,
+        *,
+        target: str | None = None,
+        fields: str = "",
+        root: str = "Query",
+        charset: str = "GB2312",
+        within: float = 15.0,
+    ) -> list[tuple[Msg, ET.Element]]:
+        """Send a MANSCDP query; every answer of its SN (all pages: until the items
+        counted reach ``SumNum``), as (message, parsed body)."""
+        sn = next(self._sn)
+        text = (
+            f'<?xml version="1.0" encoding="{charset}"?>\r\n<{root}>\r\n'
+            f"<CmdType>{cmd_type}</CmdType>\r\n<SN>{sn}</SN>\r\n"
+            f"<DeviceID>{target or device.device_id}</DeviceID>\r\n{fields}</{root}>\r\n"
+        )
+        msg = self.request(
+            "MESSAGE", device, body=text.encode(charset), content_type="Application/MANSCDP+xml"
+        )
+        answer = await self.send_request(msg, device)
+        if answer.status != 200:
+            raise AssertionError(f"the device answered {answer.status} to the {cmd_type} query")
+
+        def answers() -> list[tuple[Msg, ET.Element]]:
+            out = []
+            for m in self.received:
+                element = m.xml()
+                if element.findtext("CmdType") == cmd_type and element.findtext("SN") == str(sn):
+                    out.append((m, element))
+            return out
+
+        def complete() -> bool:
+            found = answers()
+            if not found:
+                return False
+            total = found[0][1].findtext("SumNum")
+            if total is None:
+                return True
+            items = 0
+            for _, element in found:
+                for tag in ("DeviceList", "RecordList"):
+                    container = element.find(tag)
+                    if container is not None:
+                        items += len(list(container))
+            return items >= int(total)
+
+        await self.wait_for(complete, within)
+        return answers()
+
+    async def subscribe_catalog(self, device: DeviceRecord, expires: int = 600) -> Msg:
+        """SUBSCRIBE to the device's catalog (``Event: Catalog``); the device's answer."""
+        sn = next(self._sn)
+        body = (
+            '<?xml version="1.0" encoding="GB2312"?>\r\n<Query>\r\n<CmdType>Catalog</CmdType>'
+            f"\r\n<SN>{sn}</SN>\r\n<DeviceID>{device.device_id}</DeviceID>\r\n</Query>\r\n"
+        ).encode()
+        msg = self.request(
+            "SUBSCRIBE",
+            device,
+            body=body,
+            content_type="Application/MANSCDP+xml",
+            extra=(("Event", "Catalog;id=1"), ("Expires", str(expires))),
+        )
+        return await self.send_request(msg, device)
+
+    def notifies(self) -> list[tuple[Msg, ET.Element]]:
+        """Every catalog NOTIFY received, parsed."""
+        return [(m, m.xml()) for m in self.received if m.method == "NOTIFY"]
 
     # ----------------------------------------------------------------- requests
     def request(self, method: str, device: DeviceRecord, *, to_user: str | None = None,
