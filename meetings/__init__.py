@@ -7,6 +7,15 @@ series and their occurrences in Beijing time (the pure rules in ``_schedule``); 
 itself encodes one composite picture once for everyone (see ``_room``).
 """
 
+from meetings._attendance import (
+    AttendanceEntry,
+    AttendanceReport,
+    AttendanceStatus,
+    MonthlySummary,
+    report_csv,
+    report_rows,
+    report_xlsx,
+)
 from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees, short_name
 from meetings._errors import (
     InvalidMeetingInputError,
@@ -42,6 +51,9 @@ from meetings._service import MAX_RANGE_DAYS, MeetingService, parse_day
 __all__ = [
     "BEIJING",
     "MAX_RANGE_DAYS",
+    "AttendanceEntry",
+    "AttendanceReport",
+    "AttendanceStatus",
     "AttendeeInput",
     "AttendeeRole",
     "AttendeeView",
@@ -54,6 +66,7 @@ __all__ = [
     "MeetingRooms",
     "MeetingService",
     "MeetingStateError",
+    "MonthlySummary",
     "NotChairError",
     "OccurrenceChange",
     "OccurrenceKey",
@@ -74,5 +87,8 @@ __all__ = [
     "parse_clock",
     "parse_day",
     "parse_occurrence_id",
+    "report_csv",
+    "report_rows",
+    "report_xlsx",
     "short_name",
 ]

@@ -25,7 +25,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -38,6 +38,7 @@ from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
 from core import Principal
+from meetings._camera import PcmTrack
 from meetings._compose import Composer, CompositeEncoder, EncodedFrame, TileContent
 from meetings._errors import InvalidMeetingInputError
 from meetings._layout import Layout, Tile, compute_layout
@@ -57,7 +58,10 @@ __all__ = ["EventSink", "KeyframePolicy", "Participant", "Room", "RoomSettings"]
 log = logging.getLogger("gateway.meetings.room")
 
 #: Where the room reports what happens: ``(kind, participant, site, actor, detail)``.
-EventSink = Callable[[str, str, str, str, dict[str, object]], Awaitable[None]]
+EventSink = Callable[[str, str, str, str, dict[str, object]], Coroutine[Any, Any, None]]
+
+
+SPEAKER_HOLD = 1.5  # seconds another voice must lead before the picture switches to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +98,13 @@ class Participant:
     hand_raised: bool = False
     last_heard: float = field(default_factory=time.monotonic)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    #: what the room does with the participant's audio when it is a camera, set by its owner
+    #: "browser" (a WebRTC peer) or "camera" (a room camera: hub in, backchannel out)
     kind: str = "browser"
+    camera_id: int | None = None
+    #: a room camera hears the mix as PCM (played through its backchannel)
+    pcm_out: PcmTrack | None = None
+    #: what else to close when it leaves (a room camera's hub lease and decoder)
+    on_leave: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     @property
     def actor(self) -> str:
@@ -103,6 +112,14 @@ class Participant:
 
     def heard(self) -> None:
         self.last_heard = time.monotonic()
+
+
+@dataclass(slots=True)
+class RollCallState:
+    participant: str
+    site: str
+    called_at: float  # time.time()
+    answered_at: float | None = None
 
 
 class KeyframePolicy:
@@ -176,7 +193,14 @@ class Room:
         self.opus_encodes = 0
         self._closed = False
         self._speaker_since: dict[str, float] = {}
+        self._candidate: str | None = None
+        self._candidate_at = 0.0
         self._orphans: set[asyncio.Task[None]] = set()  # leaves started by the room itself
+        self.admitted: set[str] = set()  # usernames the chair let into the locked room
+        self.rollcall: RollCallState | None = None
+        self.tour_interval: float | None = None
+        self.tour_current: str | None = None
+        self._tour_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> None:
@@ -192,6 +216,7 @@ class Room:
     async def close(self, reason: str) -> None:
         """Everyone leaves (each leave recorded), the loops stop, the threads go; idempotent."""
         self._closed = True
+        await self.stop_tour()
         await asyncio.gather(*(self.leave(pid, reason) for pid in list(self.participants)))
         tasks, self._tasks = self._tasks, []
         for task in tasks:
@@ -273,7 +298,11 @@ class Room:
         self.request_keyframe()
         try:
             await self._on_event(
-                "join", pid, site, principal.actor, {"sends": [k for k, _ in receivers]}
+                "join",
+                pid,
+                site,
+                principal.actor,
+                {"sends": [k for k, _ in receivers], "unit": principal.unit_code},
             )
         except BaseException:
             await self.leave(pid, "the join could not be recorded", record=False)
@@ -349,6 +378,8 @@ class Room:
             self.participants.pop(pid, None)
             if self.spotlight == pid:
                 self.spotlight = None
+            if self.rollcall is not None and self.rollcall.participant == pid:
+                self.rollcall = None
             for task in participant.tasks:
                 task.cancel()
             for task in participant.tasks:
@@ -368,6 +399,13 @@ class Room:
                 for track in tracks:
                     track.stop()
             self._opus.pop(pid, None)
+            if participant.on_leave is not None:
+                try:
+                    await participant.on_leave()
+                except Exception:
+                    log.exception(
+                        "a room camera did not close cleanly", extra={"site": participant.site}
+                    )
             if record:
                 try:
                     await self._on_event(
@@ -390,16 +428,106 @@ class Room:
             done.set_result(None)
             self._leaving.pop(pid, None)
 
+    # ------------------------------------------------------------------ chair's tools
+    def record(self, kind: str, participant: Participant | None, detail: dict[str, object]) -> None:
+        """Append an event without waiting for it (the room's own observations)."""
+        task = asyncio.create_task(
+            self._on_event(
+                kind,
+                participant.id if participant else "",
+                participant.site if participant else "",
+                participant.actor if participant else "",
+                detail,
+            ),
+            name=f"meeting {self.occurrence_id} {kind}",
+        )
+        self._orphans.add(task)
+        task.add_done_callback(self._event_done)
+
+    def _event_done(self, task: asyncio.Task[None]) -> None:
+        self._orphans.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "could not record a meeting event",
+                extra={"meeting": self.occurrence_id, "error": repr(task.exception())},
+            )
+
+    def call_roll(self, pid: str | None) -> None:
+        """点名: ``pid`` full screen for everyone until it answers and the chair moves on;
+        None ends the roll call."""
+        if pid is None:
+            self.rollcall = None
+        else:
+            participant = self.participants[pid]
+            self.rollcall = RollCallState(pid, participant.site, time.time())
+            self.record("rollcall", participant, {})
+        self.request_keyframe()
+
+    def answer_rollcall(self, pid: str, *, how: str) -> bool:
+        call = self.rollcall
+        if call is None or call.participant != pid or call.answered_at is not None:
+            return False
+        call.answered_at = time.time()
+        participant = self.participants.get(pid)
+        self.record(
+            "rollcall_answer",
+            participant,
+            {"how": how, "seconds": round(call.answered_at - call.called_at, 1)},
+        )
+        return True
+
+    def start_tour(self, interval: float) -> None:
+        """轮巡: each site full screen in turn, ``interval`` seconds each."""
+        if self._tour_task is not None:
+            self._tour_task.cancel()
+        self.tour_interval = interval
+        self._tour_task = asyncio.create_task(
+            self._tour(interval), name=f"meeting {self.occurrence_id} tour"
+        )
+
+    async def stop_tour(self) -> None:
+        task, self._tour_task = self._tour_task, None
+        self.tour_interval = None
+        self.tour_current = None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _tour(self, interval: float) -> None:
+        index = 0
+        while True:
+            ids = list(self.participants)
+            if ids:
+                index %= len(ids)
+                self.tour_current = ids[index]
+                self.request_keyframe()
+                index += 1
+            await asyncio.sleep(interval)
+
     # ------------------------------------------------------------------ pictures
     def request_keyframe(self) -> None:
         """A receiver lost pictures or someone joined: the next picture (or the first
         after the rate limit) is a keyframe."""
         self._keyframes.request()
 
+    def focus(self) -> str | None:
+        """The site everyone sees alone: called in the roll call, spotlit, or the tour's
+        current site — in that order — else None."""
+        for pid in (
+            self.rollcall.participant if self.rollcall is not None else None,
+            self.spotlight,
+            self.tour_current,
+        ):
+            if pid is not None and pid in self.participants:
+                return pid
+        return None
+
     def tiles(self) -> list[Tile]:
         ids = list(self.participants)
-        focus = self.spotlight or self.speaker
-        layout = Layout.SINGLE if self.spotlight is not None else self.layout
+        focus = self.focus()
+        layout = Layout.SINGLE if focus is not None else self.layout
+        focus = focus or self.speaker
         return compute_layout(
             layout, ids, focus=focus, width=self.settings.width, height=self.settings.height
         )
@@ -518,10 +646,20 @@ class Room:
                     return
                 self.audio_ticks += 1
                 self._note_speaker(plan, loop.time())
+                call = self.rollcall
+                if (
+                    call is not None
+                    and call.answered_at is None
+                    and call.participant in plan.speakers
+                ):
+                    self.answer_rollcall(call.participant, how="voice")
                 for pid, payload in payloads.items():
                     p = self.participants.get(pid)
                     if p is not None and p.audio_out is not None:
                         p.audio_out.push(payload, tick * CHUNK)
+                for p in participants:
+                    if p.pcm_out is not None:
+                        p.pcm_out.push(plan.for_participant(p.id), tick * CHUNK)
                 tick += 1
             delay = deadline - loop.time()
             if delay < -0.1:
@@ -530,13 +668,31 @@ class Room:
             await asyncio.sleep(max(delay, 0.0))
 
     def _note_speaker(self, plan: MixPlan, now: float) -> None:
-        """The outlined site: the loudest speaker, held for a second after it stops."""
+        """The outlined (and, in the speaker layout, large) site: the loudest speaker —
+        kept while it goes on speaking unless another has been loudest for
+        ``SPEAKER_HOLD`` seconds, and for a second after it stops (pictures must not
+        flicker between two voices)."""
         for pid in plan.speakers:
             self._speaker_since[pid] = now
-        if plan.speakers:
-            self.speaker = plan.speakers[0]
-        elif self.speaker is not None and now - self._speaker_since.get(self.speaker, 0) > 1.0:
-            self.speaker = None
+        loudest = plan.speakers[0] if plan.speakers else None
+        if loudest != self._candidate:
+            self._candidate, self._candidate_at = loudest, now
+        current = self.speaker
+        if current is not None and current not in self.participants:
+            current = None
+        if loudest is None:
+            if current is not None and now - self._speaker_since.get(current, 0.0) > 1.0:
+                current = None
+        elif (
+            current is None
+            or (current not in plan.speakers and now - self._speaker_since.get(current, 0.0) > 1.0)
+            or now - self._candidate_at >= SPEAKER_HOLD
+        ):
+            current = loudest
+        if current != self.speaker:
+            self.speaker = current
+            if self.layout is Layout.SPEAKER:
+                self.request_keyframe()
 
     # ------------------------------------------------------------------ watching
     async def _watch_loop(self) -> None:
@@ -558,6 +714,18 @@ class Room:
             "occurrence": self.occurrence_id,
             "layout": self.layout.value,
             "spotlight": self.spotlight,
+            "focus": self.focus(),
+            "tour": None
+            if self.tour_interval is None
+            else {"interval": self.tour_interval, "current": self.tour_current},
+            "rollcall": None
+            if self.rollcall is None
+            else {
+                "participant": self.rollcall.participant,
+                "site": self.rollcall.site,
+                "called_at": self.rollcall.called_at,
+                "answered_at": self.rollcall.answered_at,
+            },
             "locked": self.locked,
             "speaker": self.speaker,
             "width": self.settings.width,
@@ -568,6 +736,7 @@ class Room:
                     "site": p.site,
                     "actor": p.actor,
                     "kind": p.kind,
+                    "camera_id": p.camera_id,
                     "joined_at": p.joined_at,
                     "muted": p.muted,
                     "unmute_forbidden": p.unmute_forbidden,

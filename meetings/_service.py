@@ -33,6 +33,15 @@ from core import (
     utcnow,
 )
 from core import Level as UnitLevel
+from meetings._attendance import (
+    AttendanceReport,
+    AttendanceStatus,
+    Event,
+    MonthlyMeeting,
+    MonthlySummary,
+    Required,
+    attendance,
+)
 from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees, short_name
 from meetings._errors import (
     InvalidMeetingInputError,
@@ -516,6 +525,65 @@ class MeetingService:
             unit = await session.get(Unit, principal.unit_code)
         return short_name(unit.name) if unit is not None else principal.name
 
+    # -------------------------------------------------------------- attendance
+    async def attendance(self, actor: Principal, occurrence_id: str) -> AttendanceReport:
+        """The occurrence's attendance against its required attendees, from its events."""
+        async with self._db.read() as session:
+            row, unit_name, key, occ = await self._load(session, actor, occurrence_id)
+            required = await _attendee_rows(session, row.id)
+            events = await _event_rows(session, [key])
+        view = _occurrence_view(row, unit_name, key.day, occ)
+        return _report(view, required, events.get(key, []), self._clock())
+
+    async def monthly(self, actor: Principal, unit: str, month: str) -> MonthlySummary:
+        """Every occurrence of the unit's meetings in a Beijing month, with its attendance
+        counts, and each required site's totals over the month."""
+        try:
+            first = date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise _bad(f"month must be YYYY-MM, got {month[:20]!r}") from None
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        views = await self.occurrences(actor, unit=unit, start=first, end=last)
+        views = [v for v in views if v.unit == unit]
+        keys = [OccurrenceKey(v.series_id, v.day) for v in views]
+        async with self._db.read() as session:
+            events = await _event_rows(session, keys)
+            required: dict[int, list[MeetingAttendeeRow]] = {}
+            for v in views:
+                if v.series_id not in required:
+                    required[v.series_id] = await _attendee_rows(session, v.series_id)
+        now = self._clock()
+        meetings: list[MonthlyMeeting] = []
+        sites: dict[str, dict[str, int]] = {}
+        for v, key in zip(views, keys, strict=True):
+            report = _report(v, required[v.series_id], events.get(key, []), now)
+            held = v.started_at is not None
+            meetings.append(
+                MonthlyMeeting(
+                    id=v.id,
+                    title=v.title,
+                    local_start=v.local_start,
+                    state="cancelled" if v.cancelled else (v.state if held else "not_held"),
+                    present=report.count(AttendanceStatus.PRESENT),
+                    late=report.count(AttendanceStatus.LATE),
+                    absent=report.count(AttendanceStatus.ABSENT),
+                    left_early=sum(1 for e in report.entries if e.required and e.left_early),
+                    roll_calls=len(report.roll_calls),
+                    answered=sum(1 for c in report.roll_calls if c.answered_at is not None),
+                )
+            )
+            if not held or v.cancelled:
+                continue
+            for entry in report.entries:
+                if not entry.required:
+                    continue
+                totals = sites.setdefault(
+                    entry.site, {"present": 0, "late": 0, "absent": 0, "left_early": 0}
+                )
+                totals[entry.status.value] += 1
+                totals["left_early"] += int(entry.left_early)
+        return MonthlySummary(unit, month, meetings, sites)
+
     # ----------------------------------------------------------------- internals
     async def _visible_series(
         self, session: AsyncSession, actor: Principal, unit: str | None
@@ -598,6 +666,58 @@ class MeetingService:
 
 
 # ---------------------------------------------------------------------- helpers
+async def _event_rows(
+    session: AsyncSession, keys: Sequence[OccurrenceKey]
+) -> dict[OccurrenceKey, list[MeetingEventRow]]:
+    out: dict[OccurrenceKey, list[MeetingEventRow]] = {}
+    if not keys:
+        return out
+    series = {k.series_id for k in keys}
+    days = {k.day for k in keys}
+    rows = await session.scalars(
+        select(MeetingEventRow)
+        .where(MeetingEventRow.series_id.in_(series), MeetingEventRow.day.in_(days))
+        .order_by(MeetingEventRow.id)
+    )
+    wanted = set(keys)
+    for row in rows:
+        key = OccurrenceKey(row.series_id, row.day)
+        if key in wanted:
+            out.setdefault(key, []).append(row)
+    return out
+
+
+def _report(
+    view: OccurrenceView,
+    required: Sequence[MeetingAttendeeRow],
+    events: Sequence[MeetingEventRow],
+    now: datetime,
+) -> AttendanceReport:
+    return attendance(
+        occurrence=view.id,
+        title=view.title,
+        unit=view.unit,
+        starts_at=view.starts_at,
+        began_at=view.started_at,
+        ended_at=view.ended_at,
+        required=[Required(a.role, a.site, a.unit_code) for a in required],
+        events=[
+            Event(
+                e.at,
+                e.kind,
+                e.participant,
+                e.site,
+                str(e.detail.get("unit"))
+                if isinstance(e.detail, dict) and e.detail.get("unit")
+                else None,
+                e.detail if isinstance(e.detail, dict) else {},
+            )
+            for e in events
+        ],
+        now=now,
+    )
+
+
 def _visible(actor: Principal, row: MeetingSeriesRow, attended: set[int]) -> bool:
     if actor.kind == "system":
         return True

@@ -8,6 +8,7 @@ Every session is authorized by unit scope, audited at start and stop, and owned 
 closed.
 """
 
+from ._broadcast import BroadcastTalk
 from ._errors import (
     CameraNotLiveError,
     InvalidOfferError,
@@ -32,8 +33,10 @@ from ._session import (
     new_peer,
 )
 from ._settings import IceServer, LiveSettings
+from ._talk import TalkPump
 
 __all__ = [
+    "BroadcastTalk",
     "CameraNotLiveError",
     "CameraRef",
     "FloorHolder",
@@ -50,6 +53,7 @@ __all__ = [
     "SessionNotFoundError",
     "SessionsClosedError",
     "TalkFloorBusyError",
+    "TalkPump",
     "TalkTakeoverDeniedError",
     "answer_offer",
     "codec_preferences",

@@ -6,6 +6,8 @@ Dates and times are Beijing time where a person reads or types them (``from``/``
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 from datetime import timedelta
 from typing import Any
@@ -21,6 +23,8 @@ from meetings import (
     SeriesInput,
     beijing_date,
     parse_day,
+    report_csv,
+    report_xlsx,
 )
 
 from ._api import Api, Query
@@ -52,6 +56,16 @@ def _rooms(request: web.Request) -> MeetingRooms:
     if rooms is None:
         raise UnavailableError("meeting rooms are not running in this gateway process")
     return rooms
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read() or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidInputError("send a JSON object")
+    return body
 
 
 def occurrence_json(view: OccurrenceView) -> dict[str, Any]:
@@ -194,6 +208,53 @@ async def join(request: web.Request) -> web.StreamResponse:
     )
 
 
+@api.post(
+    "/api/meetings/occurrences/{occurrence_id}/cameras",
+    "The chair adds a room camera as a site: {camera_id, site?, takeover?} — its picture "
+    "from its hub, the meeting's sound through its speaker (holding its talk floor: 409 "
+    "with who talks there, unless takeover); 201 with the participant and a Location",
+    body={
+        "type": "object",
+        "properties": {
+            "camera_id": {"type": "integer"},
+            "site": {"type": "string"},
+            "takeover": {"type": "boolean"},
+        },
+        "required": ["camera_id"],
+    },
+    status=201,
+)
+async def add_camera(request: web.Request) -> web.StreamResponse:
+    body = await _json_object(request)
+    unknown = set(body) - {"camera_id", "site", "takeover"}
+    if unknown:
+        raise InvalidInputError(f"unknown field(s) {', '.join(sorted(unknown))}")
+    camera_id = body.get("camera_id")
+    if isinstance(camera_id, bool) or not isinstance(camera_id, int):
+        raise InvalidInputError("camera_id must be the camera's id (an integer)")
+    site = body.get("site")
+    if site is not None and not isinstance(site, str):
+        raise InvalidInputError("site must be a name")
+    takeover = body.get("takeover", False)
+    if not isinstance(takeover, bool):
+        raise InvalidInputError("takeover must be true or false")
+    answer = await _rooms(request).add_camera(
+        current_principal(request),
+        request.match_info["occurrence_id"],
+        camera_id,
+        site=site,
+        takeover=takeover,
+    )
+    location = (
+        f"/api/meetings/occurrences/{answer.occurrence_id}/participants/{answer.participant_id}"
+    )
+    return web.json_response(
+        {"participant": answer.participant_id, "site": answer.site},
+        status=201,
+        headers={"Location": location},
+    )
+
+
 @api.delete(
     "/api/meetings/occurrences/{occurrence_id}/participants/{participant_id}",
     "Leave the room (the participant itself, or the chair)",
@@ -222,11 +283,8 @@ async def leave(request: web.Request) -> web.StreamResponse:
     },
 )
 async def control(request: web.Request) -> web.StreamResponse:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"malformed JSON: {exc}") from None
-    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+    body = await _json_object(request)
+    if not isinstance(body.get("action"), str):
         raise InvalidInputError('send {"action": …, "participant": …, "value": …} as JSON')
     unknown = set(body) - {"action", "participant", "value"}
     if unknown:
@@ -242,6 +300,93 @@ async def control(request: web.Request) -> web.StreamResponse:
         value=body.get("value"),
     )
     return web.json_response(state)
+
+
+@api.patch(
+    "/api/meetings/occurrences/{occurrence_id}/participants/{participant_id}",
+    "A site for itself: {muted, hand_raised, answer} — unmuting is refused (403) while the "
+    "chair forbids it; answer answers the roll call",
+    body={
+        "type": "object",
+        "properties": {
+            "muted": {"type": "boolean"},
+            "hand_raised": {"type": "boolean"},
+            "answer": {"type": "boolean"},
+        },
+    },
+)
+async def update_self(request: web.Request) -> web.StreamResponse:
+    body = await _json_object(request)
+    unknown = set(body) - {"muted", "hand_raised", "answer"}
+    if unknown:
+        raise InvalidInputError(f"unknown field(s) {', '.join(sorted(unknown))}")
+    values: dict[str, bool | None] = {}
+    for name in ("muted", "hand_raised", "answer"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise InvalidInputError(f"{name} must be true or false")
+        values[name] = value
+    state = await _rooms(request).update_self(
+        current_principal(request),
+        request.match_info["occurrence_id"],
+        request.match_info["participant_id"],
+        **values,
+    )
+    return web.json_response(state)
+
+
+@api.get(
+    "/api/meetings/occurrences/{occurrence_id}/attendance",
+    "Attendance of one occurrence against its required attendees (present, late, absent, "
+    "left early) and its roll calls; .csv and .xlsx for downloads",
+    query=(Query("lang", "zh (default) or en for the downloads"),),
+)
+async def attendance(request: web.Request) -> web.StreamResponse:
+    report = await _service(request).attendance(
+        current_principal(request), request.match_info["occurrence_id"]
+    )
+    return web.json_response(jsonable(report))
+
+
+@api.get(
+    "/api/meetings/occurrences/{occurrence_id}/attendance.{fmt:(csv|xlsx)}",
+    "Attendance as a CSV or XLSX download (Beijing time; ?lang=en for English headings)",
+    query=(Query("lang", "zh (default) or en"),),
+)
+async def attendance_download(request: web.Request) -> web.StreamResponse:
+    report = await _service(request).attendance(
+        current_principal(request), request.match_info["occurrence_id"]
+    )
+    lang = "en" if request.query.get("lang") == "en" else "zh"
+    name = f"attendance-{report.occurrence}"
+    if request.match_info["fmt"] == "csv":
+        return web.Response(
+            body=report_csv(report, lang=lang).encode("utf-8-sig"),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    data = await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(report_xlsx, report, lang=lang)
+    )
+    return web.Response(
+        body=data,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@api.get(
+    "/api/meetings/attendance/monthly",
+    "A unit's meetings in a Beijing month with their attendance counts, and each required "
+    "site's totals",
+    query=(Query("unit", "division code"), Query("month", "YYYY-MM (Beijing)")),
+)
+async def monthly(request: web.Request) -> web.StreamResponse:
+    unit = request.query.get("unit") or current_principal(request).unit_code
+    month = request.query.get("month") or f"{beijing_date(_service(request).now()):%Y-%m}"
+    summary = await _service(request).monthly(current_principal(request), unit, month)
+    return web.json_response(jsonable(summary))
 
 
 @api.get(

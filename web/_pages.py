@@ -41,6 +41,7 @@ from ._i18n import language_of
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ._pages_audit import audit_lines_for
 from ._render import render_page
+from ._schema import path_id
 
 __all__ = ["routes"]
 
@@ -409,9 +410,7 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
 
     async def change() -> None:
         async with request.app[DB].transaction() as session:
-            await request.app[ACCOUNTS].revoke_token(
-                session, principal, int(request.match_info["id"])
-            )
+            await request.app[ACCOUNTS].revoke_token(session, principal, path_id(request, "id"))
 
     return await _form_action(request, "/admin/tokens", change())
 
