@@ -59,14 +59,14 @@ def _total(page: str) -> int:
     return int(page.split('data-testid="audit-count">')[1].split(" ")[0])
 
 
-async def test_audit_page_pages_filters_folds_and_exports(
-    client: TestClient, db: Database
-) -> None:
+async def test_audit_page_pages_filters_folds_and_exports(client: TestClient, db: Database) -> None:
     await _seed(db)
     await login(client, "county.audit")
     page, count = await _rows(client, "")
     assert count == 49 and 'rel="next"' in page  # 50 entries: the view's two are one line
-    assert "新增房间" in page and "room.create" not in page.split("<tbody>")[1].split("data-code")[0]
+    assert (
+        "新增房间" in page and "room.create" not in page.split("<tbody>")[1].split("data-code")[0]
+    )
     assert "和平溪乡综治中心" in page  # units by name
     total = _total(page)
     second, count2 = await _rows(client, "?page=2")
@@ -109,7 +109,7 @@ async def test_audit_page_pages_filters_folds_and_exports(
 async def test_a_township_sees_only_its_subtree(client: TestClient, db: Database) -> None:
     await _seed(db)
     await login(client, "hpx.admin")
-    page, count = await _rows(client, "?q=gaocun-room")
+    _, count = await _rows(client, "?q=gaocun-room")
     assert count == 0
     _, own = await _rows(client, "?who=hpx.admin&what=room.create")
     assert own == 50
