@@ -78,8 +78,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app.cleanup_ctx.append(uplink_ctx)
     _setup_restream(app, settings)
     # Meeting rooms share live view's ICE settings; the process's node id names the host.
+    # Room cameras join from their hubs and play the meeting through their backchannel,
+    # sharing the talk floor with live talk-back.
     app[ROOMS] = MeetingRooms(
-        app[MEETINGS], node_id=app[CAMERA_LEASES].node_id, live=app[LIVE].settings
+        app[MEETINGS],
+        node_id=app[CAMERA_LEASES].node_id,
+        live=app[LIVE].settings,
+        cameras=app[CAMERAS],
+        sessions=app[LIVE],
     )
     app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)

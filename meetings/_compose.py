@@ -94,9 +94,7 @@ class Composer:
             else:
                 region[:] = _fill(content.frame, tile.width, tile.height)
             if content is not None:
-                self._label(region, content.label, tile)
-                if content.badges:
-                    self._badges(region, content.badges, tile)
+                self._label(region, content, tile)
             if tile.participant == speaker and len(tiles) > 1:
                 thickness = max(2, tile.height // 90)
                 cv2.rectangle(
@@ -108,21 +106,20 @@ class Composer:
                 )
         return canvas
 
-    def _label(self, region: np.ndarray[Any, Any], text: str, tile: Tile) -> None:
-        size = max(12, min(tile.height // 12, 36))
-        bitmap, alpha = _text_bitmap(text, size, self._font_path, (255, 255, 255), True)
-        _blend(
-            region,
-            bitmap,
-            alpha,
-            (region.shape[1] - bitmap.shape[1]) // 2,
-            region.shape[0] - bitmap.shape[0] - size // 3,
-        )
+    def _label(self, region: np.ndarray[Any, Any], content: TileContent, tile: Tile) -> None:
+        """The site's name in the tile's top-left corner, its badges (静音, 举手) after it.
 
-    def _badges(self, region: np.ndarray[Any, Any], badges: tuple[str, ...], tile: Tile) -> None:
-        size = max(12, min(tile.height // 14, 30))
-        bitmap, alpha = _text_bitmap(" ".join(badges), size, self._font_path, (255, 255, 255), True)
-        _blend(region, bitmap, alpha, size // 3, size // 3)
+        Top-left keeps the bottom of the picture — where cameras print their clock and
+        time code — untouched."""
+        size = max(12, min(tile.height // 12, 36))
+        margin = max(4, size // 3)
+        bitmap, alpha = _text_bitmap(content.label, size, self._font_path, (255, 255, 255), True)
+        _blend(region, bitmap, alpha, margin, margin)
+        if content.badges:
+            badge, badge_alpha = _text_bitmap(
+                " ".join(content.badges), size, self._font_path, _HAND, True
+            )
+            _blend(region, badge, badge_alpha, 2 * margin + bitmap.shape[1], margin)
 
 
 def _fill(frame: VideoFrame, width: int, height: int) -> np.ndarray[Any, np.dtype[np.uint8]]:

@@ -38,6 +38,7 @@ from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
 from core import Principal
+from meetings._camera import PcmTrack
 from meetings._compose import Composer, CompositeEncoder, EncodedFrame, TileContent
 from meetings._errors import InvalidMeetingInputError
 from meetings._layout import Layout, Tile, compute_layout
@@ -97,8 +98,13 @@ class Participant:
     hand_raised: bool = False
     last_heard: float = field(default_factory=time.monotonic)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    #: what the room does with the participant's audio when it is a camera, set by its owner
+    #: "browser" (a WebRTC peer) or "camera" (a room camera: hub in, backchannel out)
     kind: str = "browser"
+    camera_id: int | None = None
+    #: a room camera hears the mix as PCM (played through its backchannel)
+    pcm_out: PcmTrack | None = None
+    #: what else to close when it leaves (a room camera's hub lease and decoder)
+    on_leave: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     @property
     def actor(self) -> str:
@@ -393,6 +399,13 @@ class Room:
                 for track in tracks:
                     track.stop()
             self._opus.pop(pid, None)
+            if participant.on_leave is not None:
+                try:
+                    await participant.on_leave()
+                except Exception:
+                    log.exception(
+                        "a room camera did not close cleanly", extra={"site": participant.site}
+                    )
             if record:
                 try:
                     await self._on_event(
@@ -644,6 +657,9 @@ class Room:
                     p = self.participants.get(pid)
                     if p is not None and p.audio_out is not None:
                         p.audio_out.push(payload, tick * CHUNK)
+                for p in participants:
+                    if p.pcm_out is not None:
+                        p.pcm_out.push(plan.for_participant(p.id), tick * CHUNK)
                 tick += 1
             delay = deadline - loop.time()
             if delay < -0.1:
@@ -720,6 +736,7 @@ class Room:
                     "site": p.site,
                     "actor": p.actor,
                     "kind": p.kind,
+                    "camera_id": p.camera_id,
                     "joined_at": p.joined_at,
                     "muted": p.muted,
                     "unmute_forbidden": p.unmute_forbidden,

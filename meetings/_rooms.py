@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 from dataclasses import dataclass
 
-from core import Permission, PermissionDeniedError, Principal
+from camera_registry import CameraManager, CameraNotFoundError
+from core import Permission, PermissionDeniedError, Principal, UnavailableError, authorize
+from meetings._camera import CameraFeed
 from meetings._control import apply_control, apply_self
 from meetings._errors import (
     InvalidMeetingInputError,
@@ -21,9 +25,9 @@ from meetings._errors import (
     NotChairError,
     RoomLockedError,
 )
-from meetings._room import EventSink, Room, RoomSettings
+from meetings._room import EventSink, Participant, Room, RoomSettings
 from meetings._service import MeetingService
-from sessions import LiveSettings
+from sessions import CameraRef, FloorHolder, LiveSessions, LiveSettings
 
 __all__ = ["JoinAnswer", "MeetingRooms"]
 
@@ -50,8 +54,14 @@ class MeetingRooms:
         node_id: str,
         settings: RoomSettings | None = None,
         live: LiveSettings | None = None,
+        cameras: CameraManager | None = None,
+        sessions: LiveSessions | None = None,
     ) -> None:
         self.service = service
+        #: the running cameras (room cameras join from their hubs) and the live sessions
+        #: whose talk floor a room camera's speaker shares
+        self.cameras = cameras
+        self.sessions = sessions
         self.node_id = node_id
         self.settings = settings or RoomSettings()
         self.live = live or LiveSettings()
@@ -122,6 +132,92 @@ class MeetingRooms:
             )
 
         return on_event
+
+    async def add_camera(
+        self,
+        principal: Principal,
+        occurrence_id: str,
+        camera_id: int,
+        *,
+        site: str | None = None,
+        takeover: bool = False,
+    ) -> JoinAnswer:
+        """The chair adds a room camera: its picture decoded from its hub while it is in
+        the meeting, the meeting's mix played through its backchannel (holding its talk
+        floor: 409 with who talks there now unless ``takeover``)."""
+        view = await self.service.occurrence(principal, occurrence_id)
+        if principal.kind != "system" and principal.name != view.chair:
+            raise NotChairError(f"only the chair of this meeting ({view.chair}) adds cameras")
+        if view.state != "running":
+            raise MeetingStateError("start the meeting before adding its room cameras")
+        cameras, sessions = self.cameras, self.sessions
+        if cameras is None or sessions is None:
+            raise UnavailableError("cameras are not running in this gateway process")
+        try:
+            spec = cameras.spec(camera_id)
+        except CameraNotFoundError:
+            raise MeetingNotFoundError(
+                f"camera {camera_id} is not running on this gateway process"
+            ) from None
+        authorize(principal, Permission.CAMERA_TALK, spec.unit_code)
+        room = await self._room_for(view.id, view.chair, view.node_id)
+        if any(p.camera_id == camera_id for p in room.participants.values()):
+            raise MeetingStateError("this camera is in the meeting already")
+        client = cameras.ingest(camera_id).client
+        backchannel = client.backchannel if client is not None else None
+        name = (site or "").strip() or spec.name
+        if len(name) > MAX_SITE:
+            raise InvalidMeetingInputError(f"site must be at most {MAX_SITE} characters")
+        pid = secrets.token_urlsafe(9)
+        ref = CameraRef(camera_id, spec.unit_code, spec.name)
+        if backchannel is not None:
+            holder = FloorHolder(pid, principal.actor, f"视频会议：{view.title}", time.time())
+            await sessions.take_floor(ref, holder, takeover=takeover)
+        try:
+            lease = await cameras.acquire_hub(camera_id, "sub")
+        except BaseException:
+            sessions.release_floor(camera_id, pid)
+            raise
+        participant = Participant(pid, name, principal, None, kind="camera", camera_id=camera_id)
+        ingest = cameras.ingest(camera_id)
+
+        def play(packet: bytes) -> None:
+            # Only while the meeting holds the floor: a chair who took it over talks alone.
+            holder = sessions.floor(camera_id)
+            if holder is not None and holder.session_id == pid:
+                ingest.send_talk(packet)
+
+        feed = CameraFeed(
+            lease,
+            play,
+            backchannel.codec if backchannel is not None else "PCMU",
+            name=str(camera_id),
+            heard=participant.heard,
+            speak=backchannel is not None,
+        )
+        participant.video_in, participant.audio_in = feed.video, feed.audio
+        participant.pcm_out = feed.mix if backchannel is not None else None
+
+        async def close_feed() -> None:
+            await feed.close()
+            sessions.release_floor(camera_id, pid)
+
+        participant.on_leave = close_feed
+        room.admit(participant)
+        feed.start()
+        await self.service.record_event(
+            view.id,
+            "join",
+            participant=pid,
+            site=name,
+            actor=principal.actor,
+            detail={
+                "camera": camera_id,
+                "unit": spec.unit_code,
+                "speaker": backchannel is not None,
+            },
+        )
+        return JoinAnswer(view.id, pid, name, "")
 
     async def leave(self, principal: Principal, occurrence_id: str, participant_id: str) -> None:
         """A participant hangs up (``DELETE`` of its ``Location``): its own, or the chair."""

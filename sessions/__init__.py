@@ -33,6 +33,7 @@ from ._session import (
     new_peer,
 )
 from ._settings import IceServer, LiveSettings
+from ._talk import TalkPump
 
 __all__ = [
     "BroadcastTalk",
@@ -52,6 +53,7 @@ __all__ = [
     "SessionNotFoundError",
     "SessionsClosedError",
     "TalkFloorBusyError",
+    "TalkPump",
     "TalkTakeoverDeniedError",
     "answer_offer",
     "codec_preferences",

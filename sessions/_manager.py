@@ -176,6 +176,29 @@ class LiveSessions:
         elif displaced.session_id in self._broadcasts:
             await self._broadcasts[displaced.session_id].end(reason)
 
+    # --------------------------------------------------------- other talkers
+    async def take_floor(
+        self, camera: CameraRef, holder: FloorHolder, *, takeover: bool = False
+    ) -> None:
+        """Another kind of talker (a meeting playing into the room) takes the camera's
+        floor: refused with who holds it (409) unless ``takeover``; a talk session it
+        displaces is hung up.  Give it back with :meth:`release_floor`."""
+        self._check_open()
+        displaced = self._floors.claim(str(camera.camera_id), holder, takeover=takeover)
+        if displaced is not None:
+            reason = f"taken over by {holder.name}"
+            if displaced.session_id in self._sessions:
+                await self._sessions[displaced.session_id].end(reason)
+            elif displaced.session_id in self._broadcasts:
+                await self._broadcasts[displaced.session_id].end(reason)
+        if self._on_talker is not None:
+            self._on_talker(camera.camera_id, holder.name)
+
+    def release_floor(self, camera_id: int, session_id: str) -> None:
+        """Give back a floor taken with :meth:`take_floor` (nothing if it was taken over)."""
+        if self._floors.release(str(camera_id), session_id) and self._on_talker is not None:
+            self._on_talker(camera_id, None)
+
     # ------------------------------------------------------------------ closing
     async def hang_up(self, principal: Principal, session_id: str, *, kind: str) -> None:
         """End a session on its owner's request (DELETE of the WHEP resource)."""

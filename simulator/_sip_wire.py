@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 __all__ = ["Msg", "StreamFramer", "check_digest", "parse_msg"]
@@ -19,6 +20,14 @@ class Msg:
     first: str
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    wire_size: int = 0  # bytes on the wire (a datagram's size), for the 1300-byte check
+
+    def xml(self) -> ET.Element:
+        """The MANSCDP body, decoded with the charset its prolog declares."""
+        match = re.match(rb"""\s*<\?xml[^>]*encoding=["']([A-Za-z0-9_-]+)["']""", self.body)
+        charset = match.group(1).decode() if match else "utf-8"
+        text = self.body.decode(charset)
+        return ET.fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", text))
 
     @property
     def is_request(self) -> bool:
@@ -104,7 +113,7 @@ def parse_msg(data: bytes) -> Msg | None:
     length = next((v for k, v in headers if k.lower() == "content-length"), None)
     if length is not None and length.isdigit():
         body = body[: int(length)]
-    return Msg(first, headers, body)
+    return Msg(first, headers, body, len(data))
 
 
 class StreamFramer:
@@ -127,7 +136,7 @@ class StreamFramer:
                 return out
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
-            out.append(Msg(first, headers, body))
+            out.append(Msg(first, headers, body, end + 4 + length))
 
 
 def _params(header: str) -> dict[str, str]:

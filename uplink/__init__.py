@@ -8,6 +8,7 @@ thin asyncio shells (``_transport``, ``_platform``, ``_service``, ``_restream_se
 their lifetime.
 """
 
+from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
 from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
 from ._errors import RegistrationError, UplinkError
@@ -24,6 +25,8 @@ from ._transport import Peer, SipEndpoint, SipTimeoutError, SipTransportError
 
 __all__ = [
     "MANSCDP_TYPE",
+    "Channel",
+    "ChannelSource",
     "Dialog",
     "DialogTable",
     "IncomingCall",
@@ -50,9 +53,11 @@ __all__ = [
     "UplinkError",
     "UplinkPlatform",
     "UplinkService",
+    "civil_code",
     "derive_device_id",
     "parse_path",
     "parse_transport",
     "root_unit_code",
+    "speaker_id",
     "validate_platform",
 ]

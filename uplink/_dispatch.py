@@ -35,11 +35,20 @@ __all__ = [
 ]
 
 QueryHandler = Callable[["PlatformLink", Manscdp, SipRequest], Awaitable[None]]
+SubscribeHandler = Callable[["PlatformLink", Manscdp, SipRequest, "Peer"], Awaitable[None]]
 
 
 class QueryRouter:
     def __init__(self) -> None:
         self._handlers: dict[str, QueryHandler] = {}
+        self._subscribe: dict[str, SubscribeHandler] = {}
+
+    def register_subscribe(self, cmd_type: str, handler: SubscribeHandler) -> None:
+        """Route SUBSCRIBEs whose body's ``CmdType`` is ``cmd_type``; the handler answers."""
+        self._subscribe[cmd_type.lower()] = handler
+
+    def subscribe_handler(self, cmd_type: str) -> SubscribeHandler | None:
+        return self._subscribe.get(cmd_type.lower())
 
     def register(self, cmd_type: str, handler: QueryHandler) -> None:
         """Route bodies whose ``CmdType`` is ``cmd_type`` (case-insensitive) to ``handler``."""

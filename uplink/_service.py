@@ -27,10 +27,14 @@ from media import (
     response_to,
 )
 
+from ._channels import ChannelSource
 from ._config import PlatformConfig, derive_device_id
 from ._dispatch import DialogTable, IncomingCall, InviteRouter, QueryRouter
+from ._live import LiveCalls
 from ._platform import LinkTiming, PlatformLink
 from ._platforms import PlatformStore, root_unit_code
+from ._queries import PlatformQueries
+from ._subscriptions import CatalogSubscriptions
 from ._transactions import Timers
 from ._transport import Peer, SipEndpoint
 
@@ -56,6 +60,8 @@ class UplinkService:
         *,
         timers: Timers | None = None,
         timing: LinkTiming | None = None,
+        channels: ChannelSource | None = None,
+        subscription_poll: float = 2.0,
     ) -> None:
         self.db = db
         self.store = store
@@ -66,6 +72,19 @@ class UplinkService:
         self.invites = InviteRouter()
         self.dialogs = DialogTable()
         self.links: dict[int, PlatformLink] = {}
+        #: The cameras platforms see (None: no camera side, as in SIP-only tests).
+        self.channels = channels
+        self.subscriptions: CatalogSubscriptions | None = None
+        self.live: LiveCalls | None = None
+        if channels is not None:
+            self.live = LiveCalls(
+                self.dialogs, channels, channels.manager, bind_host=settings.sip_host,
+                timers=self.timers,
+            )  # fmt: skip
+            self.live.register_on(self.invites)
+            PlatformQueries(channels).register_on(self.queries)
+            self.subscriptions = CatalogSubscriptions(channels, poll=subscription_poll)
+            self.subscriptions.register_on(self.queries)
         self.endpoint: SipEndpoint | None = None
         self._device_id: str | None = None
         self._publishing: set[int] = set()
@@ -119,7 +138,13 @@ class UplinkService:
                 "last_keepalive_ok": None,
                 "sessions": [],
             }
-        return {**link.status(), "sessions": []}
+        return {**link.status(), "sessions": self.sessions(platform_id)}
+
+    def sessions(self, platform_id: int) -> list[dict[str, Any]]:
+        """Who watches which camera from this platform now."""
+        if self.live is None:
+            return []
+        return [s.status() for s in self.live.sessions(platform_id)]
 
     # ------------------------------------------------------------------ lifetime
     async def start(self) -> None:
@@ -153,6 +178,10 @@ class UplinkService:
     async def close(self) -> None:
         """Unregister from every platform (each within a short limit), then unbind."""
         self._started = False
+        if self.live is not None:
+            await self.live.close()  # BYE to every platform watching
+        if self.subscriptions is not None:
+            await self.subscriptions.close()
         links, self.links = list(self.links.values()), {}
         await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
         for task in list(self._tasks):
@@ -286,11 +315,11 @@ class UplinkService:
             return
         handler = self.queries.handler(body.cmd_type)
         if request.method.upper() == "SUBSCRIBE":
-            subscribe = self.queries.handler(f"subscribe:{body.cmd_type}")
+            subscribe = self.queries.subscribe_handler(body.cmd_type)
             if subscribe is None:
                 await self.endpoint.respond(request, response_to(request, 489, "Bad Event"), peer)
                 return
-            await subscribe(link, body, request)  # answers the SUBSCRIBE itself
+            await subscribe(link, body, request, peer)  # answers the SUBSCRIBE itself
             return
         await self.endpoint.respond(request, response_to(request, 200), peer)
         if handler is None:

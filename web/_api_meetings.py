@@ -208,6 +208,53 @@ async def join(request: web.Request) -> web.StreamResponse:
     )
 
 
+@api.post(
+    "/api/meetings/occurrences/{occurrence_id}/cameras",
+    "The chair adds a room camera as a site: {camera_id, site?, takeover?} — its picture "
+    "from its hub, the meeting's sound through its speaker (holding its talk floor: 409 "
+    "with who talks there, unless takeover); 201 with the participant and a Location",
+    body={
+        "type": "object",
+        "properties": {
+            "camera_id": {"type": "integer"},
+            "site": {"type": "string"},
+            "takeover": {"type": "boolean"},
+        },
+        "required": ["camera_id"],
+    },
+    status=201,
+)
+async def add_camera(request: web.Request) -> web.StreamResponse:
+    body = await _json_object(request)
+    unknown = set(body) - {"camera_id", "site", "takeover"}
+    if unknown:
+        raise InvalidInputError(f"unknown field(s) {', '.join(sorted(unknown))}")
+    camera_id = body.get("camera_id")
+    if isinstance(camera_id, bool) or not isinstance(camera_id, int):
+        raise InvalidInputError("camera_id must be the camera's id (an integer)")
+    site = body.get("site")
+    if site is not None and not isinstance(site, str):
+        raise InvalidInputError("site must be a name")
+    takeover = body.get("takeover", False)
+    if not isinstance(takeover, bool):
+        raise InvalidInputError("takeover must be true or false")
+    answer = await _rooms(request).add_camera(
+        current_principal(request),
+        request.match_info["occurrence_id"],
+        camera_id,
+        site=site,
+        takeover=takeover,
+    )
+    location = (
+        f"/api/meetings/occurrences/{answer.occurrence_id}/participants/{answer.participant_id}"
+    )
+    return web.json_response(
+        {"participant": answer.participant_id, "site": answer.site},
+        status=201,
+        headers={"Location": location},
+    )
+
+
 @api.delete(
     "/api/meetings/occurrences/{occurrence_id}/participants/{participant_id}",
     "Leave the room (the participant itself, or the chair)",

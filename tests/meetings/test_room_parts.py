@@ -175,9 +175,15 @@ def test_composite_draws_chinese_names_and_outlines_the_speaker() -> None:
     }
     picture = composer.compose(tiles, contents, speaker="a").copy()
     a, b = tiles
-    # the label band under a's name has white glyph pixels on a darkened red
-    band = picture[a.y + a.height - a.height // 4 : a.y + a.height, a.x : a.x + a.width]
+    # a's name in its top-left corner: white glyph pixels on a darkened red band
+    band = picture[a.y : a.y + a.height // 4, a.x : a.x + a.width // 2]
     assert (band.min(axis=2) > 200).sum() > 50
+    # the bottom of the tile is untouched: the camera's own clock and time code stay legible
+    bottom = picture[a.y + a.height * 3 // 4 : a.y + a.height - 8, a.x + 8 : a.x + a.width - 8]
+    assert bool(np.all(bottom == (0, 0, 255)))
+    # b's badge (静音) is drawn in orange after its name
+    b_band = picture[b.y : b.y + b.height // 4, b.x : b.x + b.width]
+    assert ((b_band[:, :, 2] > 200) & (b_band[:, :, 1] > 120) & (b_band[:, :, 0] < 60)).sum() > 20
     # the speaker's outline is on a's border and not on b's
     assert tuple(picture[a.y + 1, a.x + a.width // 2]) == (0, 200, 255)
     assert tuple(picture[b.y + 1, b.x + b.width // 2]) != (0, 200, 255)
