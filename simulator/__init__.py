@@ -34,7 +34,8 @@ from ._config import (
 )
 from ._fleet import CameraFleet
 from ._g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from ._gb_platform import DeviceRecord, SimulatedPlatform
+from ._gb_media import MediaReceiver, rtp_header
+from ._gb_platform import DeviceRecord, PlayCall, SimulatedPlatform
 from ._picture import read_time_code
 from ._rtsp_server import BACKCHANNEL_OPTION
 
@@ -48,7 +49,9 @@ __all__ = [
     "DeviceRecord",
     "EncodedClip",
     "FaultState",
+    "MediaReceiver",
     "PictureMode",
+    "PlayCall",
     "SimulatedCamera",
     "SimulatedPlatform",
     "StreamProfile",
@@ -58,6 +61,7 @@ __all__ = [
     "dominant_frequency",
     "read_time_code",
     "rms_dbfs",
+    "rtp_header",
     "ulaw_decode",
     "ulaw_encode",
 ]

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ._gb_media import MediaReceiver
 from ._sip_wire import Msg, StreamFramer, check_digest, parse_msg
 
 __all__ = ["DeviceRecord", "SimulatedPlatform"]
@@ -85,6 +86,7 @@ class SimulatedPlatform:
         self.unregistered: list[str] = []
         self.failures: list[str] = []  # why registrations were refused
         self.received: list[Msg] = []  # MESSAGEs other than keepalives
+        self.byes: set[str] = set()  # Call-IDs the device hung up
         self._nonce = os.urandom(16).hex()
         self._udp: asyncio.DatagramTransport | None = None
         self._server: asyncio.Server | None = None
@@ -198,6 +200,9 @@ class SimulatedPlatform:
             self._on_register(msg, where)
         elif msg.method == "MESSAGE":
             self._on_manscdp(msg, where)
+        elif msg.method == "BYE":
+            self.byes.add(msg.call_id)
+            self._send(msg.reply(200, "OK"), where)
         elif msg.method == "NOTIFY":
             self.received.append(msg)
             self._send(msg.reply(200, "OK"), where)
@@ -361,6 +366,69 @@ class SimulatedPlatform:
         """Every catalog NOTIFY received, parsed."""
         return [(m, m.xml()) for m in self.received if m.method == "NOTIFY"]
 
+    # -------------------------------------------------------------------- INVITE
+    async def invite(
+        self,
+        device: DeviceRecord,
+        channel_id: str,
+        *,
+        mode: str = "udp",
+        ssrc: str | None = "0200009319",
+        session: str = "Play",
+        stream: int | None = None,
+        ack: bool = True,
+        within: float = 15.0,
+    ) -> PlayCall:
+        """INVITE a channel like wvp does; ``mode``: ``udp``, ``tcp-passive`` (we listen,
+        the device connects) or ``tcp-active`` (the device listens, we connect after the
+        200).  Returns the call (its answer, its media receiver)."""
+        receiver = MediaReceiver(
+            {"udp": "udp", "tcp-passive": "listen", "tcp-active": "connect"}[mode]
+        )
+        port = await receiver.open()
+        proto = "RTP/AVP" if mode == "udp" else "TCP/RTP/AVP"
+        lines = [
+            "v=0",
+            f"o={self.server_id} 0 0 IN IP4 {self.host}",
+            f"s={session}",
+            f"c=IN IP4 {self.host}",
+            "t=0 0",
+            f"m=video {port} {proto} 96 97 98 99",
+            "a=recvonly",
+            "a=rtpmap:96 PS/90000",
+            "a=rtpmap:98 H264/90000",
+            "a=rtpmap:97 MPEG4/90000",
+            "a=rtpmap:99 H265/90000",
+        ]
+        if mode != "udp":
+            lines += [f"a=setup:{mode.split('-')[1]}", "a=connection:new"]
+        if stream is not None:
+            lines.append(f"a=stream:{stream}")
+        if ssrc is not None:
+            lines.append(f"y={ssrc}")
+        body = ("\r\n".join(lines) + "\r\n").encode()
+        msg = self.request(
+            "INVITE", device, to_user=channel_id, body=body, content_type="APPLICATION/SDP",
+            extra=(("Subject", f"{channel_id}:{ssrc or '0'},{self.server_id}:0"),),
+        )  # fmt: skip
+        answer = await self.send_request(msg, device, within)
+        call = PlayCall(self, device, msg, answer, receiver)
+        if answer.status == 200:
+            if ack:
+                self._send(
+                    call.in_dialog("ACK", cseq=call.invite_cseq), (device.transport, device.address)
+                )
+            if mode == "tcp-active":
+                host, media_port = call.answer_address
+                await receiver.connect(host, media_port)
+        else:
+            await receiver.close()
+        return call
+
+    def call_ended(self, call_id: str) -> bool:
+        """Whether the device sent BYE for this call."""
+        return call_id in self.byes
+
     # ----------------------------------------------------------------- requests
     def request(self, method: str, device: DeviceRecord, *, to_user: str | None = None,
                 body: bytes = b"", content_type: str | None = None,
@@ -402,6 +470,69 @@ class SimulatedPlatform:
                     raise TimeoutError(f"the device did not answer {msg.method}")
         finally:
             self._pending.pop(key, None)
+
+
+class PlayCall:
+    """A platform-side INVITE: the answer, the media received, and BYE."""
+
+    def __init__(self, platform: SimulatedPlatform, device: DeviceRecord, invite: Msg,
+                 answer: Msg, receiver: MediaReceiver) -> None:  # fmt: skip
+        self.platform = platform
+        self.device = device
+        self.invite = invite
+        self.answer = answer
+        self.receiver = receiver
+        self.invite_cseq = int((invite.get("CSeq") or "1").split()[0])
+        self._cseq = self.invite_cseq
+
+    @property
+    def call_id(self) -> str:
+        return self.invite.call_id
+
+    @property
+    def sdp(self) -> dict[str, str]:
+        """The answer's SDP lines, first of each kind (``m``, ``c``, ``y``, ``f`` …)."""
+        out: dict[str, str] = {}
+        for line in self.answer.body.decode().splitlines():
+            if len(line) > 2 and line[1] == "=":
+                out.setdefault(line[0], line[2:])
+        return out
+
+    @property
+    def answer_address(self) -> tuple[str, int]:
+        sdp = self.sdp
+        return sdp["c"].split()[-1], int(sdp["m"].split()[1])
+
+    def in_dialog(self, method: str, *, cseq: int | None = None) -> Msg:
+        branch = "z9hG4bK" + os.urandom(6).hex()
+        p = self.platform
+        headers = [
+            ("Via", f"SIP/2.0/{self.device.transport} {p.host}:{p.port};rport;branch={branch}"),
+            ("From", self.invite.get("From") or ""),
+            ("To", self.answer.get("To") or ""),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{cseq if cseq is not None else self._next()} {method}"),
+            ("Max-Forwards", "70"),
+        ]
+        contact = self.answer.get("Contact") or ""
+        uri = contact.strip("<>").split(">")[0] if contact else self.invite.uri
+        return Msg(f"{method} {uri} SIP/2.0", headers)
+
+    def _next(self) -> int:
+        self._cseq += 1
+        return self._cseq
+
+    async def bye(self) -> Msg:
+        msg = self.in_dialog("BYE")
+        return await self.platform.send_request(msg, self.device)
+
+    async def cancel(self) -> Msg:
+        """CANCEL the INVITE (same branch and CSeq number)."""
+        invite = self.invite
+        headers = [(k, v) for k, v in invite.headers if k in ("Via", "From", "To", "Call-ID")]
+        headers.append(("CSeq", f"{self.invite_cseq} CANCEL"))
+        msg = Msg(f"CANCEL {invite.uri} SIP/2.0", headers)
+        return await self.platform.send_request(msg, self.device)
 
 
 def _branch(msg: Msg) -> str:

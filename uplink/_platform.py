@@ -174,6 +174,10 @@ class PlatformLink:
         host = self._advertise or self.endpoint.local_host_for(self.peer)
         return host, self.endpoint.local_port_for(self.peer)
 
+    def local_host(self) -> str:
+        """The address this platform reaches the gateway at (Via, Contact, SDP ``c=``)."""
+        return self._local()[0]
+
     @property
     def server_uri(self) -> str:
         return f"sip:{self.config.server_id}@{self.config.host}:{self.config.port}"
@@ -195,8 +199,14 @@ class PlatformLink:
         headers: Iterable[tuple[str, str]] = (),
         body: bytes = b"",
         content_type: str | None = None,
+        from_header: str | None = None,
+        to_header: str | None = None,
     ) -> SipRequest:
-        """A request from the gateway to this platform (or to ``to_user`` at it)."""
+        """A request from the gateway to this platform (or to ``to_user`` at it).
+
+        Inside a dialog the platform opened (a BYE of a live view, a NOTIFY), pass the
+        dialog's own ``from_header`` (the INVITE's To, with our tag) and ``to_header``
+        (its From) and ``uri`` (its Contact)."""
         host, port = self._local()
         domain = self.config.domain
         target = to_user or self.config.server_id
@@ -205,8 +215,8 @@ class PlatformLink:
             to = to.with_tag(to_tag)
         all_headers: list[tuple[str, str]] = [
             ("Via", Via.create(self.peer.transport, host, port).encode()),
-            ("From", f"<sip:{self.device_id}@{domain}>;tag={from_tag or new_tag()}"),
-            ("To", to.encode()),
+            ("From", from_header or f"<sip:{self.device_id}@{domain}>;tag={from_tag or new_tag()}"),
+            ("To", to_header or to.encode()),
             ("Call-ID", call_id or new_call_id(host)),
             ("CSeq", f"{cseq if cseq is not None else next(self._message_cseq)} {method}"),
             ("Contact", self.contact()),

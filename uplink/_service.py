@@ -30,6 +30,7 @@ from media import (
 from ._channels import ChannelSource
 from ._config import PlatformConfig, derive_device_id
 from ._dispatch import DialogTable, IncomingCall, InviteRouter, QueryRouter
+from ._live import LiveCalls
 from ._platform import LinkTiming, PlatformLink
 from ._platforms import PlatformStore, root_unit_code
 from ._queries import PlatformQueries
@@ -74,7 +75,13 @@ class UplinkService:
         #: The cameras platforms see (None: no camera side, as in SIP-only tests).
         self.channels = channels
         self.subscriptions: CatalogSubscriptions | None = None
+        self.live: LiveCalls | None = None
         if channels is not None:
+            self.live = LiveCalls(
+                self.dialogs, channels, channels.manager, bind_host=settings.sip_host,
+                timers=self.timers,
+            )  # fmt: skip
+            self.live.register_on(self.invites)
             PlatformQueries(channels).register_on(self.queries)
             self.subscriptions = CatalogSubscriptions(channels, poll=subscription_poll)
             self.subscriptions.register_on(self.queries)
@@ -131,7 +138,13 @@ class UplinkService:
                 "last_keepalive_ok": None,
                 "sessions": [],
             }
-        return {**link.status(), "sessions": []}
+        return {**link.status(), "sessions": self.sessions(platform_id)}
+
+    def sessions(self, platform_id: int) -> list[dict[str, Any]]:
+        """Who watches which camera from this platform now."""
+        if self.live is None:
+            return []
+        return [s.status() for s in self.live.sessions(platform_id)]
 
     # ------------------------------------------------------------------ lifetime
     async def start(self) -> None:
@@ -165,6 +178,8 @@ class UplinkService:
     async def close(self) -> None:
         """Unregister from every platform (each within a short limit), then unbind."""
         self._started = False
+        if self.live is not None:
+            await self.live.close()  # BYE to every platform watching
         if self.subscriptions is not None:
             await self.subscriptions.close()
         links, self.links = list(self.links.values()), {}

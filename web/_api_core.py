@@ -26,7 +26,7 @@ from core.models_json import room_json, staff_json, token_json, unit_json, user_
 from ._api import Api
 from ._context import ACCOUNTS, DB, ORG, current_principal, current_session
 from ._middleware import SESSION_COOKIE
-from ._schema import read_json
+from ._schema import path_id, query_int, read_json
 
 __all__ = ["api", "set_session_cookie"]
 
@@ -215,7 +215,7 @@ async def create_room(request: web.Request) -> web.StreamResponse:
 async def get_room(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
-        room = await request.app[ORG].room(session, principal, int(request.match_info["id"]))
+        room = await request.app[ORG].room(session, principal, path_id(request, "id"))
     return web.json_response(room_json(room))
 
 
@@ -340,9 +340,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     async with request.app[DB].transaction() as session:
-        token = await request.app[ACCOUNTS].revoke_token(
-            session, principal, int(request.match_info["id"])
-        )
+        token = await request.app[ACCOUNTS].revoke_token(session, principal, path_id(request, "id"))
     return web.json_response(token_json(token))
 
 
@@ -364,11 +362,8 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
 async def list_audit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
-    try:
-        limit = min(500, max(1, int(request.query.get("limit", "100"))))
-        before = int(request.query["before"]) if "before" in request.query else None
-    except ValueError:
-        raise web.HTTPBadRequest(reason="limit and before must be integers") from None
+    limit = min(500, max(1, query_int(request, "limit", 100) or 1))
+    before = query_int(request, "before")
     async with request.app[DB].transaction() as session:
         query = select(AuditEntry).where(in_scope(principal))
         if before is not None:

@@ -39,6 +39,7 @@ from ._api_core import set_session_cookie
 from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ._render import render_page
+from ._schema import path_id
 
 __all__ = ["routes"]
 
@@ -406,9 +407,7 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
 
     async def change() -> None:
         async with request.app[DB].transaction() as session:
-            await request.app[ACCOUNTS].revoke_token(
-                session, principal, int(request.match_info["id"])
-            )
+            await request.app[ACCOUNTS].revoke_token(session, principal, path_id(request, "id"))
 
     return await _form_action(request, "/admin/tokens", change())
 

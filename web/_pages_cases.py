@@ -43,6 +43,7 @@ from ._form_errors import error_text, party_fault_text
 from ._i18n import language_of
 from ._middleware import status_of
 from ._render import render_page
+from ._schema import path_id
 
 __all__ = ["routes"]
 
@@ -292,7 +293,7 @@ async def _render_case(
 
 @routes.get("/cases/{id:\\d+}")
 async def case_page(request: web.Request) -> web.StreamResponse:
-    return await _render_case(request, int(request.match_info["id"]))
+    return await _render_case(request, path_id(request, "id"))
 
 
 def _in_zone(local: str, zone: tzinfo) -> str:
@@ -352,7 +353,7 @@ def _actions(
 @routes.post("/cases/{id:\\d+}")
 async def case_action(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    case_id = int(request.match_info["id"])
+    case_id = path_id(request, "id")
     form = await request.post()
     action = _text(form, "action")
     try:
