@@ -20,6 +20,7 @@ from . import (
     _pages_cases,
     _pages_live,
     _pages_recordings,
+    _pages_uplink,
     _restream,
     _system,
 )
@@ -110,5 +111,6 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_pages_uplink.routes)
     app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")
