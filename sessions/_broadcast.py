@@ -56,8 +56,11 @@ class BroadcastTalk:
         on_talker: TalkListener | None,
         db: Database,
         settings: LiveSettings,
+        actor: str | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(18)
+        #: how the audit log and the floor name the talker (``platform:县雪亮平台``)
+        self.actor = actor or principal.actor
         self.camera = camera
         self.principal = principal
         self.pump = pump
@@ -85,6 +88,7 @@ class BroadcastTalk:
         source: str,
         holder_name: str,
         takeover: bool,
+        actor: str | None = None,
         floors: TalkFloors,
         on_talker: TalkListener | None,
         db: Database,
@@ -114,8 +118,9 @@ class BroadcastTalk:
             on_talker=on_talker,
             db=db,
             settings=settings,
+            actor=actor,
         )
-        holder = FloorHolder(talk.id, principal.actor, holder_name, time.time())
+        holder = FloorHolder(talk.id, talk.actor, holder_name, time.time())
         talk.displaced = floors.claim(str(camera.camera_id), holder, takeover=takeover)
         return talk
 
@@ -202,7 +207,7 @@ class BroadcastTalk:
         async with self._db.transaction() as db_session:
             await record(
                 db_session,
-                self.principal,
+                self.actor if self.actor != self.principal.actor else self.principal,
                 f"live.talk.{event}",
                 object_type="camera",
                 object_id=self.camera.camera_id,

@@ -131,13 +131,15 @@ class LiveSessions:
         *,
         source: str,
         name: str | None = None,
+        actor: str | None = None,
         takeover: bool = False,
     ) -> BroadcastTalk:
         """Take the camera's talk floor for audio that is not a browser's (a GB/T 28181
         voice broadcast from ``source``) and start playing what is fed to it.
 
         The caller has decided that ``principal`` may broadcast to this camera (the
-        platform sees it).  A busy floor raises :class:`TalkFloorBusyError` unless
+        platform sees it); ``actor`` names the talker in the audit log and on the floor
+        when the principal's own name would not (``platform:<name>``).  A busy floor raises :class:`TalkFloorBusyError` unless
         ``takeover``; the talker taken over is hung up, audited like any takeover.
         """
         self._check_open()
@@ -148,6 +150,7 @@ class LiveSessions:
             source=source,
             holder_name=name or principal.name,
             takeover=takeover,
+            actor=actor,
             floors=self._floors,
             on_talker=self._on_talker,
             db=self._db,

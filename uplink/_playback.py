@@ -138,6 +138,7 @@ class RecordedPlayback:
         """Frames from ``position`` on: from the last keyframe at or before it (a decoder
         needs one), audio from the position itself."""
         pending: list[RecordedFrame] = []  # the GOP before the position, held back
+        last: dict[str, float] = {}  # the last media time of each kind
         started = False
         try:
             for segment in self.segments:
@@ -154,6 +155,12 @@ class RecordedPlayback:
                     out: list[RecordedFrame] = []
                     for item in batch:
                         media = base + item.offset
+                        # segments' wall-clock starts and their first frames may
+                        # disagree by a few ms: never let a track's time step back
+                        kind = item.frame.kind
+                        if media <= last.get(kind, -1e9):
+                            media = last[kind] + 0.001
+                        last[kind] = media
                         if media > self.duration:
                             await queue.put(out)
                             await queue.put(None)

@@ -572,3 +572,50 @@ ZH.update(
         "error.bad_note": "说明不能超过200字。",
     }
 )
+
+
+# ---- GB/T 28181 upper platforms (issue 11): registration state in an operator's words
+ZH.update(
+    {
+        "Upper platforms": "上级平台",
+        "The gateway registers to these GB/T 28181 platforms (the Xueliang platform) as one "
+        "device; its cameras are the device's channels.": (
+            "网关作为一个 GB/T 28181 设备注册到以下上级平台（雪亮工程平台），摄像机是该设备的通道。"
+        ),
+        "Device ID": "设备编码",
+        "SIP address": "SIP 地址",
+        "Server ID": "平台编码",
+        "Address": "地址",
+        "Last error": "最近错误",
+        "Registered since": "注册时间",
+        "Last keepalive answered": "最近心跳应答",
+        "Remove": "删除",
+        "No upper platform yet.": "尚未添加上级平台。",
+        "Watching now": "当前点播",
+        "Platform": "平台",
+        "Channel ID": "通道编码",
+        "Sent to": "发送至",
+        "Since": "开始时间",
+        "No platform is watching a camera now.": "当前没有平台在点播摄像机。",
+        "Channel IDs": "通道编码",
+        "Add an upper platform": "添加上级平台",
+        "SIP domain": "SIP 域",
+        "Port": "端口",
+        "Charset": "字符集",
+        "Standard": "标准版本",
+        "Registered": "已注册",
+        "Registering": "注册中",
+        "Registration failed": "注册失败",
+        "uplink.error.wrong_password": "密码错误：平台拒绝了用户名或密码，请核对该平台的账号和密码。",
+        "uplink.error.no_answer": "平台无应答：请检查平台地址、端口、传输方式（UDP/TCP）和防火墙。",
+        "uplink.error.connection_refused": "连接被拒绝：平台地址上没有服务在该端口监听。",
+        "uplink.error.not_found": "平台不认识本设备编码：请先在平台上添加本网关，或核对平台编码。",
+        "uplink.error.refused": "平台拒绝了注册。",
+        "uplink.error.keepalive_lost": "平台不再应答心跳，正在重新注册。",
+        "uplink.error.unregistered_by_platform": "平台已不认识本网关（平台重启或注册过期），正在重新注册。",
+        "uplink.error.disconnected": "与平台的 TCP 连接断开，正在重新注册。",
+        "uplink.error.sip_port_unavailable": "SIP 端口无法打开（已被占用）：请在配置中更换 [uplink] sip_port。",
+        "error.invalid_platform": "平台参数有误，未保存。",
+        "error.platform_not_found": "没有该上级平台。",
+    }
+)

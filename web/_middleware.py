@@ -49,6 +49,7 @@ _PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/api/session",
     "/lang",
+    "/calendar/",  # meeting feeds: the link itself is the secret (calendar apps cannot sign in)
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -180,6 +181,8 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path == "/metrics":  # its own machine token (or loopback), see _system
+        return await handler(request)
     accounts, db = request.app[ACCOUNTS], request.app[DB]
     forwarded = request.headers.get(FORWARDED)
     if forwarded is not None:  # from another process of this deployment (see _cluster)

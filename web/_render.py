@@ -42,6 +42,7 @@ NAV: list[NavItem] = [
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Machine accounts", "/admin/tokens", Permission.TOKEN_MANAGE),
     NavItem("RTSP restream", "/admin/restream", Permission.TOKEN_MANAGE),
+    NavItem("Upper platforms", "/admin/uplink", Permission.CAMERA_MANAGE),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ),
 ]
 
