@@ -21,6 +21,7 @@ from . import (
     _pages_cases,
     _pages_kpi,
     _pages_live,
+    _pages_meetings,
     _pages_recordings,
     _pages_soon,
     _pages_uplink,
@@ -113,6 +114,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cameras.routes)
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
+    app.router.add_routes(_pages_meetings.routes)
     app.router.add_routes(_pages_recordings.routes)
     app.router.add_routes(_pages_kpi.routes)
     app.router.add_routes(_pages_audit.routes)
