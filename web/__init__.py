@@ -23,7 +23,6 @@ from . import (
     _pages_live,
     _pages_meetings,
     _pages_recordings,
-    _pages_soon,
     _pages_uplink,
     _restream,
     _system,
@@ -121,4 +120,3 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_uplink.routes)
     app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")
-    _pages_soon.add_placeholders(app)

@@ -517,12 +517,6 @@ ZH.update(
         "Page not found": "页面不存在",
         "Back to the home page": "返回首页",
         "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",
-        "Video meetings": "视频会议",
-        "coming soon": "即将开放",
-        "The weekly joint meetings (villages on Thursday, the township on Friday morning) "
-        "will be held and recorded here. This area is not open yet.": (
-            "每周联席例会（村级周四、乡级周五上午）将在这里召开并录像。该功能尚未开放。"
-        ),
     }
 )
 

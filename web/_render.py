@@ -39,7 +39,6 @@ NAV: list[NavItem] = [
     NavItem("Cases", "/cases", Permission.CASE_READ),
     NavItem("Ledger", "/ledger", Permission.LEDGER_READ),
     NavItem("KPI", "/kpi", Permission.LEDGER_READ),
-    NavItem("Video meetings", "/meetings", Permission.MEETING_JOIN),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Machine accounts", "/admin/tokens", Permission.TOKEN_MANAGE),
     NavItem("RTSP restream", "/admin/restream", Permission.TOKEN_MANAGE),
