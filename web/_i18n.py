@@ -538,3 +538,11 @@ ZH.update(
         "error.platform_not_found": "没有该上级平台。",
     }
 )
+
+
+# ---- security hardening (issue 13): sign-in throttling and the errors it adds
+ZH.update(
+    {
+        "error.login_throttled": "登录失败次数过多，请稍候再试。",
+    }
+)
