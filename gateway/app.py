@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     recorder = setup_recordings(app, settings)
     app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
     app[LEDGERS] = LedgerService(app[DB])
-    app[MEETINGS] = MeetingService(app[DB])
+    app[MEETINGS] = MeetingService(app[DB], feed_key=app[SECRETS].derive("meeting-calendar"))
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)

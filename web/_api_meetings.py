@@ -122,6 +122,33 @@ async def list_occurrences(request: web.Request) -> web.StreamResponse:
 
 
 @api.get(
+    "/api/meetings/calendar",
+    "The secret link of your calendar feed (ICS) of the meetings you may attend; changing "
+    "your password renews it",
+)
+async def calendar_link(request: web.Request) -> web.StreamResponse:
+    path = await _service(request).feed_path(current_principal(request))
+    return web.json_response({"path": path, "url": f"{request.scheme}://{request.host}{path}"})
+
+
+@api.get(
+    "/calendar/{feed}.ics",
+    "A person's meeting calendar (iCalendar); the link from /api/meetings/calendar is the key",
+    public=True,
+)
+async def calendar_feed(request: web.Request) -> web.StreamResponse:
+    text = await _service(request).feed(
+        request.match_info["feed"], base_url=f"{request.scheme}://{request.host}"
+    )
+    return web.Response(
+        body=text.encode("utf-8"),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+@api.get(
     "/api/meetings/occurrences/{occurrence_id}",
     "One occurrence with its agenda, minutes and required attendees",
 )
