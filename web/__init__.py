@@ -19,6 +19,7 @@ from . import (
     _pages_cameras,
     _pages_cases,
     _pages_live,
+    _pages_meetings,
     _pages_recordings,
     _pages_uplink,
     _restream,
@@ -110,6 +111,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cameras.routes)
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
+    app.router.add_routes(_pages_meetings.routes)
     app.router.add_routes(_pages_recordings.routes)
     app.router.add_routes(_pages_uplink.routes)
     app.router.add_routes(_restream.routes)

@@ -34,6 +34,7 @@ NAV: list[NavItem] = [
     NavItem("Organisation", "/org", Permission.ORG_READ),
     NavItem("Live wall", "/live", Permission.CAMERA_VIEW),
     NavItem("Cameras", "/cameras", Permission.CAMERA_VIEW),
+    NavItem("Video meetings", "/meetings", Permission.MEETING_JOIN),
     NavItem("Recordings", "/recordings", Permission.RECORDING_VIEW),
     NavItem("Cases", "/cases", Permission.CASE_READ),
     NavItem("Ledger", "/ledger", Permission.LEDGER_READ),
