@@ -21,6 +21,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "logout": ("退出登录", "Signed out"),
     "login.failed": ("登录失败", "Failed sign-in"),
     "login.locked": ("登录被锁定", "Sign-in while locked"),
+    "login.throttled": ("登录尝试过多，暂时受限", "Sign-in throttled after failures"),
+    "login.unthrottled": ("登录限制解除", "Sign-in throttle lifted"),
     "user.create": ("新增用户", "Created a user"),
     "user.disable": ("停用用户", "Disabled a user"),
     "user.enable": ("启用用户", "Enabled a user"),
