@@ -633,3 +633,11 @@ _MEETINGS_ZH = {
     "other": "其他",
 }
 ZH.update({k: v for k, v in _MEETINGS_ZH.items() if k not in ZH})
+
+
+# ---- security hardening (issue 13): sign-in throttling and the errors it adds
+ZH.update(
+    {
+        "error.login_throttled": "登录失败次数过多，请稍候再试。",
+    }
+)

@@ -18,6 +18,7 @@ from core import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     SessionChange,
     UnavailableError,
 )
@@ -54,6 +55,7 @@ _PUBLIC_PREFIXES = (
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _STATUS: list[tuple[type[GatewayError], int]] = [
+    (RateLimitedError, 429),
     (InvalidInputError, 400),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
@@ -122,7 +124,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 "request failed",
                 extra={"path": request.path, "error": exc.code, "detail": exc.message},
             )
-        return error_response(request, status, exc.code, exc.message)
+        response = error_response(request, status, exc.code, exc.message)
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return response
     except web.HTTPException as exc:
         if _is_api(request) and exc.status >= 400:
             code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
