@@ -514,6 +514,7 @@ ZH.update(
         "Entry": "序号",
         "Code": "代码",
         "Detail": "详情",
+        "Others (names, separated by 、)": "其他调解人员（姓名，用“、”分隔）",
         "Page not found": "页面不存在",
         "Back to the home page": "返回首页",
         "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",
