@@ -31,12 +31,14 @@ from core import (
     level_of,
     parse_units_csv,
     scope_prefix,
-    verify_chain,
 )
 
 from ._api_core import DEVICE_COOKIE, set_device_cookie, set_session_cookie
+from ._audit_words import AuditLine
 from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
+from ._i18n import language_of
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from ._pages_audit import audit_lines_for
 from ._render import render_page
 from ._schema import path_id
 
@@ -134,9 +136,9 @@ async def home(request: web.Request) -> web.StreamResponse:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = await org.staff(session, principal, principal.unit_code)
-        audit: list[AuditEntry] = []
+        audit: list[AuditLine] = []
         if principal.has(Permission.AUDIT_READ):
-            audit = list(
+            entries = list(
                 await session.scalars(
                     select(AuditEntry)
                     .where(in_scope(principal))
@@ -144,6 +146,7 @@ async def home(request: web.Request) -> web.StreamResponse:
                     .limit(10)
                 )
             )
+            audit = await audit_lines_for(session, language_of(request), entries, fold=False)
     own = next(u for u in units if u.code == principal.unit_code)
     levels = Counter(level_of(u.code) for u in units)
     kinds = Counter(r.kind for r in rooms)
@@ -414,24 +417,6 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
             await request.app[ACCOUNTS].revoke_token(session, principal, path_id(request, "id"))
 
     return await _form_action(request, "/admin/tokens", change())
-
-
-@routes.get("/audit")
-async def audit_page(request: web.Request) -> web.StreamResponse:
-    principal = current_principal(request)
-    authorize(principal, Permission.AUDIT_READ, principal.unit_code)
-    verify = request.query.get("verify") == "1"
-    async with request.app[DB].transaction() as session:
-        entries = list(
-            await session.scalars(
-                select(AuditEntry)
-                .where(in_scope(principal))
-                .order_by(AuditEntry.seq.desc())
-                .limit(200)
-            )
-        )
-        result = await verify_chain(session) if verify else None
-    return render_page(request, "audit.html", {"entries": entries, "verify": result})
 
 
 @routes.get("/account/password")

@@ -34,12 +34,23 @@ from cases import (
     Stage,
     label,
 )
-from core import GatewayError, Level, Permission, Principal, Room, Unit, can, scope_prefix
+from core import (
+    GatewayError,
+    Level,
+    Permission,
+    Principal,
+    Room,
+    Unit,
+    User,
+    can,
+    scope_prefix,
+)
 
 from ._api_cases import CASES, LEDGERS, parse_month, query_of
+from ._audit_words import actor_text
 from ._charts_cases import grouped_bars, hbars
 from ._context import DB, SETTINGS, current_principal
-from ._form_errors import error_text, party_fault_text
+from ._form_errors import error_text, party_fault_text, recording_note_text
 from ._i18n import language_of
 from ._middleware import status_of
 from ._render import render_page
@@ -269,6 +280,8 @@ async def _render_case(
     )
     async with request.app[DB].transaction() as session:
         names = {u.code: u.name for u in await session.scalars(select(Unit))}
+        people = {u.username: u.display_name for u in await session.scalars(select(User))}
+    lang = language_of(request)
     return render_page(
         request,
         "cases_detail.html",
@@ -286,6 +299,8 @@ async def _render_case(
             "names": names,
             "running": [s for s in detail.sessions if s.state == "in_progress"],
             "scheduled": [s for s in detail.sessions if s.state == "scheduled"],
+            "note": lambda text: recording_note_text(lang, text),
+            "who": lambda actor: actor_text(lang, actor, people),
         },
         status=status_of(error) if error else 200,
     )
@@ -387,7 +402,7 @@ async def ledger_page(request: web.Request) -> web.StreamResponse:
     kpis = [await ledgers.kpi(principal, code, month.year) for code in kpi_units]
     trend = await ledgers.trend(principal, unit, month)
     snapshots = await ledgers.snapshots(principal, unit, month)
-    board = await ledgers.board(principal, month)
+    board = await ledgers.board(principal, month, unit)
     common = await _common(request)
     lbl = common["lbl"]
     scale = max([0.2, *(float(k.share or 0) for k in kpis)])
