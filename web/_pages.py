@@ -35,7 +35,7 @@ from core import (
 
 from ._api_core import DEVICE_COOKIE, set_device_cookie, set_session_cookie
 from ._audit_words import AuditLine
-from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
+from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal, current_session
 from ._i18n import language_of
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ._pages_audit import audit_lines_for
@@ -436,8 +436,13 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     else:
         try:
             async with request.app[DB].transaction() as session:
+                web_session = current_session(request)
                 await request.app[ACCOUNTS].change_own_password(
-                    session, principal.id, str(form.get("current", "")), new
+                    session,
+                    principal.id,
+                    str(form.get("current", "")),
+                    new,
+                    keep_session=web_session.id_hash if web_session is not None else None,
                 )
         except GatewayError as exc:
             error = f"error.{exc.code}"
