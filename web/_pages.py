@@ -7,6 +7,7 @@ import hmac
 import secrets
 from collections import Counter
 from collections.abc import Awaitable
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from core import (
     InvalidInputError,
     Level,
     Permission,
+    Principal,
     Role,
     RoomKind,
     UnitCsvError,
@@ -34,8 +36,10 @@ from core import (
     scope_prefix,
     verify_chain,
 )
+from meetings import OccurrenceView, beijing_date
 
 from ._api_core import set_session_cookie
+from ._api_meetings import MEETINGS
 from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ._render import render_page
@@ -120,6 +124,19 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def upcoming_meetings(app: web.Application, principal: Principal) -> list[OccurrenceView]:
+    """Today's meetings and the next ones (a week ahead, at most six) for the dashboard."""
+    service = app.get(MEETINGS)
+    if service is None or not principal.has(Permission.MEETING_JOIN):
+        return []
+    today = beijing_date(service.now())
+    found = await service.occurrences(
+        principal, unit=None, start=today, end=today + timedelta(days=7)
+    )
+    now = service.now()
+    return [v for v in found if not v.cancelled and v.ends_at >= now][:6]
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     if PRINCIPAL_KEY not in request:
@@ -141,6 +158,7 @@ async def home(request: web.Request) -> web.StreamResponse:
                 )
             )
     own = next(u for u in units if u.code == principal.unit_code)
+    meetings = await upcoming_meetings(request.app, principal)
     levels = Counter(level_of(u.code) for u in units)
     kinds = Counter(r.kind for r in rooms)
     return render_page(
@@ -155,6 +173,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             "staff": staff,
             "audit": audit,
             "tree": build_tree(units, rooms),
+            "meetings": meetings,
         },
     )
 
