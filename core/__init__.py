@@ -7,6 +7,7 @@ from ._accounts import (
     NewToken,
     SessionChange,
     SignedIn,
+    SignInThrottledError,
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
@@ -41,6 +42,7 @@ from .errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     UnavailableError,
 )
 
@@ -75,6 +77,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "Principal",
+    "RateLimitedError",
     "RestreamSettings",
     "Role",
     "Room",
@@ -85,6 +88,7 @@ __all__ = [
     "SecuritySettings",
     "SessionChange",
     "Settings",
+    "SignInThrottledError",
     "SignedIn",
     "StaffMember",
     "StorageSettings",

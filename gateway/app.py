@@ -55,6 +55,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app[METRICS] = HttpMetrics.create(CollectorRegistry())
     # The key file is created on first start: a one-off 32-byte file, read before serving.
     app[SECRETS] = SecretBox.from_data_dir(settings.storage.data_dir)
+    # trusted-device cookies hold across restarts and every process of a deployment
+    app[ACCOUNTS].device_key = app[SECRETS].derive("sign-in-devices")
     setup_cameras(app, app[SECRETS])
     # Recording needs the running cameras: set CAMERAS before this line.
     recorder = setup_recordings(app, settings)

@@ -12,6 +12,7 @@ from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
 from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
 from ._errors import RegistrationError, UplinkError
+from ._leader import sip_leader
 from ._models import UplinkPlatform
 from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
@@ -58,6 +59,7 @@ __all__ = [
     "parse_path",
     "parse_transport",
     "root_unit_code",
+    "sip_leader",
     "speaker_id",
     "validate_platform",
 ]

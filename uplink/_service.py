@@ -110,6 +110,11 @@ class UplinkService:
         return self._device_id
 
     @property
+    def running(self) -> bool:
+        """Whether this process runs the SIP endpoint now (see :mod:`uplink._leader`)."""
+        return self._started
+
+    @property
     def sip_address(self) -> tuple[str, int]:
         """Where the SIP endpoint listens: the bound port once started (setting 0 = any)."""
         port = self.endpoint.port if self.endpoint is not None else self.settings.sip_port
@@ -176,7 +181,8 @@ class UplinkService:
             self._add_link(config)
 
     async def close(self) -> None:
-        """Unregister from every platform (each within a short limit), then unbind."""
+        """Unregister from every platform (each within a short limit), then unbind.
+        Idempotent; :meth:`start` may run again afterwards (a new leader)."""
         self._started = False
         if self.live is not None:
             await self.live.close()  # BYE to every platform watching
@@ -189,6 +195,8 @@ class UplinkService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.endpoint is not None:
             await self.endpoint.close()
+            self.endpoint = None
+        self.bind_error = None
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
