@@ -626,6 +626,7 @@ ZH.update(
 # ---- video meetings (issue 12: web/_pages_meetings.py, meeting*.html, meetings.js)
 _MEETINGS_ZH = {
     "Video meetings": "视频会议",
+    "Today's and the next meetings": "今日及近期会议",
     "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
     "Calendar feed (ICS)": "订阅日历（ICS）",
     "Link copied": "链接已复制",
