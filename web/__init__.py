@@ -16,8 +16,10 @@ from . import (
     _api_recordings,
     _api_uplink,
     _pages,
+    _pages_audit,
     _pages_cameras,
     _pages_cases,
+    _pages_kpi,
     _pages_live,
     _pages_meetings,
     _pages_recordings,
@@ -115,6 +117,8 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_live.routes)
     app.router.add_routes(_pages_meetings.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_pages_kpi.routes)
+    app.router.add_routes(_pages_audit.routes)
     app.router.add_routes(_pages_uplink.routes)
     app.router.add_routes(_api_uplink.relay_routes)
     app.router.add_routes(_restream.routes)
