@@ -514,6 +514,15 @@ ZH.update(
         "Entry": "序号",
         "Code": "代码",
         "Detail": "详情",
+        "Others (names, separated by 、)": "其他调解人员（姓名，用“、”分隔）",
+        "Play": "播放",
+        "Details and integrity": "详情与完整性校验",
+        "Export evidence": "导出证据",
+        "The whole case": "整个案件",
+        "recordings": "段录像",
+        "Case number": "案件编号",
+        "No case has this number in your scope.": "您的辖区内没有该编号的案件。",
+        "All rooms": "全部房间",
         "Page not found": "页面不存在",
         "Back to the home page": "返回首页",
         "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",
@@ -618,6 +627,7 @@ ZH.update(
 # ---- video meetings (issue 12: web/_pages_meetings.py, meeting*.html, meetings.js)
 _MEETINGS_ZH = {
     "Video meetings": "视频会议",
+    "Today's and the next meetings": "今日及近期会议",
     "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
     "Calendar feed (ICS)": "订阅日历（ICS）",
     "Link copied": "链接已复制",

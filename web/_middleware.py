@@ -50,7 +50,7 @@ _PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/api/session",
     "/lang",
-    "/calendar/",  # meeting feeds: the link itself is the secret (calendar apps cannot sign in)
+    "/api/meetings/calendar/",  # meeting feeds: the link is the secret (calendar apps cannot sign in)
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from collections import Counter
 from collections.abc import Awaitable
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from core import (
     InvalidInputError,
     Level,
     Permission,
+    Principal,
     Role,
     RoomKind,
     UnitCsvError,
@@ -32,8 +34,10 @@ from core import (
     parse_units_csv,
     scope_prefix,
 )
+from meetings import OccurrenceView, beijing_date
 
 from ._api_core import DEVICE_COOKIE, set_device_cookie, set_session_cookie
+from ._api_meetings import MEETINGS
 from ._audit_words import AuditLine
 from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal, current_session
 from ._i18n import language_of
@@ -126,6 +130,19 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def upcoming_meetings(app: web.Application, principal: Principal) -> list[OccurrenceView]:
+    """Today's meetings and the next ones (a week ahead, at most six) for the dashboard."""
+    service = app.get(MEETINGS)
+    if service is None or not principal.has(Permission.MEETING_JOIN):
+        return []
+    today = beijing_date(service.now())
+    found = await service.occurrences(
+        principal, unit=None, start=today, end=today + timedelta(days=7)
+    )
+    now = service.now()
+    return [v for v in found if not v.cancelled and v.ends_at >= now][:6]
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     if PRINCIPAL_KEY not in request:
@@ -148,6 +165,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             )
             audit = await audit_lines_for(session, language_of(request), entries, fold=False)
     own = next(u for u in units if u.code == principal.unit_code)
+    meetings = await upcoming_meetings(request.app, principal)
     levels = Counter(level_of(u.code) for u in units)
     kinds = Counter(r.kind for r in rooms)
     return render_page(
@@ -162,6 +180,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             "staff": staff,
             "audit": audit,
             "tree": build_tree(units, rooms),
+            "meetings": meetings,
         },
     )
 

@@ -80,6 +80,7 @@ async def test_every_page_in_both_languages(base: str) -> None:
             sessions = page.get_by_test_id("sessions")
             if not await sessions.locator("details").evaluate("d => d.open"):
                 await sessions.locator("summary").click()
+            await sessions.locator("select[name=mode]").select_option("record")
             await sessions.locator("input[name=mediators]").fill("杨德福")
             await sessions.locator("select[name=outcome]").last.select_option("failed")
             await sessions.locator("button[type=submit]", has_text="保存").click()
