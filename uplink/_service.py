@@ -30,7 +30,7 @@ from media import (
 from ._channels import ChannelSource
 from ._config import PlatformConfig, derive_device_id
 from ._dispatch import DialogTable, IncomingCall, InviteRouter, QueryRouter
-from ._live import LiveCalls
+from ._live import LiveCalls, RemoteMedia
 from ._platform import LinkTiming, PlatformLink
 from ._platforms import PlatformStore, root_unit_code
 from ._queries import PlatformQueries
@@ -62,6 +62,7 @@ class UplinkService:
         timing: LinkTiming | None = None,
         channels: ChannelSource | None = None,
         subscription_poll: float = 2.0,
+        remote: RemoteMedia | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -79,7 +80,7 @@ class UplinkService:
         if channels is not None:
             self.live = LiveCalls(
                 self.dialogs, channels, channels.manager, bind_host=settings.sip_host,
-                timers=self.timers,
+                timers=self.timers, remote=remote,
             )  # fmt: skip
             self.live.register_on(self.invites)
             PlatformQueries(channels).register_on(self.queries)
@@ -233,6 +234,21 @@ class UplinkService:
                 await link.close()
             if config is not None:
                 self._add_link(config)
+
+    async def reconcile(self) -> None:
+        """Follow platform changes made in other gateway processes (their API calls reach
+        only their own store's listeners): compare the rows with the running links."""
+        if not self._started:
+            return
+        configs = {c.id: c for c in await self.store.load_all()}
+        changed = [pid for pid in self.links if pid not in configs]
+        changed += [
+            pid
+            for pid, config in configs.items()
+            if pid not in self.links or self.links[pid].config != config
+        ]
+        for platform_id in changed:
+            await self._platform_changed(platform_id)
 
     def _disconnected(self, peer: Peer) -> None:
         for link in self.links.values():

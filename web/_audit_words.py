@@ -13,7 +13,15 @@ from typing import Any
 
 from core import AuditEntry
 
-__all__ = ["ACTIONS", "AuditLine", "action_text", "actor_text", "describe", "folded"]
+__all__ = [
+    "ACTIONS",
+    "AuditLine",
+    "action_text",
+    "actor_text",
+    "describe",
+    "duration_text",
+    "folded",
+]
 
 #: action code → (zh-CN, English)
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -173,7 +181,7 @@ def describe(
     )
 
 
-def _duration(seconds: float, lang: str) -> str:
+def duration_text(lang: str, seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if lang == "zh-CN":
@@ -227,7 +235,7 @@ def folded(
                     entry.action[: -len(".start")],
                     line.target,
                     line.unit,
-                    _duration((stop.at - entry.at).total_seconds(), lang),
+                    duration_text(lang, (stop.at - entry.at).total_seconds()),
                 )
             )
             continue

@@ -48,7 +48,7 @@ from core import (
 )
 
 from ._api_cases import CASES, LEDGERS, parse_month, query_of
-from ._audit_words import actor_text
+from ._audit_words import actor_text, duration_text
 from ._charts_cases import grouped_bars, hbars
 from ._context import DB, SETTINGS, current_principal
 from ._form_errors import error_text, party_fault_text, recording_note_text
@@ -322,6 +322,9 @@ async def _render_case(
             "note": lambda text: recording_note_text(lang, text),
             "who": lambda actor: actor_text(lang, actor, people),
             "offered": offered,
+            "span": lambda start, end: duration_text(lang, (end - start).total_seconds()),
+            "recorded": [s for s in detail.sessions if s.recording_id],
+            "can_export": can(principal, Permission.RECORDING_EXPORT, current),
             # People's mediation first: the default at every level; professional or sector
             # bodies (which count towards 3221 at the county) only when chosen.
             "kinds": sorted(MediatorKind, key=lambda k: k is not MediatorKind.PEOPLES_MEDIATION),
