@@ -98,3 +98,13 @@ async def test_case_to_recording_to_play_to_export(gateway: Rig) -> None:
         labels = await page.locator("form#export label").all_inner_texts()
         assert any("案件编号" in label for label in labels)
         assert not any("ID" in label for label in labels)
+
+        # The recordings list speaks of rooms and units, in Chinese, filtered by case number.
+        await page.goto(f"{base}/recordings?case={number}")
+        rooms = await page.get_by_test_id("recording-room").all_inner_texts()
+        assert len(rooms) == 1 and "调解室" in rooms[0] and "和平溪" in rooms[0]
+        reason = await page.get_by_test_id("recording-reason").inner_text()
+        assert reason == f"案件 {number} 的调解录像"
+        await page.goto(f"{base}/recordings?case=431226203201-2026-999999")
+        assert await page.get_by_test_id("recording-room").count() == 0
+        assert "没有该编号的案件" in await page.locator("main, body").first.inner_text()
