@@ -10,13 +10,16 @@ import asyncio
 import itertools
 import subprocess
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
+from core import AuditEntry
 from simulator import SimulatedCamera, SimulatedPlatform, rtp_header
 from tests.camera_registry.registry_helpers import wait_until
-from web import CAMERAS, UPLINK
+from web import CAMERAS, DB, UPLINK
 
 from .gateway_helpers import add_platform, live_camera
 
@@ -49,6 +52,11 @@ def check_rtp(packets: list[bytes], ssrc: int) -> tuple[bytes, int]:
     video = sum(1 for f in frames if b"\x00\x00\x01\xe0" in f)
     assert frames[0].find(b"\x00\x00\x01\xbc") > 0, "the first frame carries the PSM"
     return b"".join(frames), video
+
+
+async def audited_both(read: Any) -> list[AuditEntry] | None:
+    entries = await read()
+    return entries if len(entries) >= 2 else None
 
 
 def decode(ps: bytes) -> tuple[str, int]:
@@ -107,6 +115,19 @@ async def test_live_session_every_frame_decodes(
     received = len(call.receiver.packets)
     await asyncio.sleep(0.5)
     assert len(call.receiver.packets) <= received + 5, "media stops after BYE"
+
+    async def audited() -> list[AuditEntry]:
+        async with client.app[DB].read() as session:
+            rows = await session.scalars(
+                select(AuditEntry).where(AuditEntry.action.startswith("uplink.live"))
+            )
+            return list(rows)
+
+    entries = await wait_until(lambda: audited_both(audited), within=10, what="the session audited")
+    assert {e.action for e in entries} == {"uplink.live.start", "uplink.live.end"}
+    assert all(e.actor == f"platform:{platform.server_id}" for e in entries)
+    assert all(e.object_id == str(live["id"]) for e in entries)
+    assert "hung up" in next(e.detail for e in entries if e.action == "uplink.live.end")
 
     ps, video_frames = check_rtp(call.receiver.packets, 200009319)
     description, decoded = await asyncio.to_thread(decode, ps)
