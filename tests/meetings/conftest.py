@@ -16,7 +16,6 @@ TEST_ROOM = RoomSettings(width=640, height=360, fps=10, bitrate=600_000, vanish_
 
 
 @pytest.fixture
-# the database first: torn down last, after the app (its recordings close into it)
 async def meeting_client(app_settings: Settings, aiohttp_client) -> TestClient:  # type: ignore[no-untyped-def]
     from gateway import create_app
 

@@ -159,6 +159,17 @@ async def test_refusals_shared_hub_ack_timeout_and_media_drop(
     assert stats.subscribers == hub_before + 2
     assert client.app[CAMERAS].state(live["id"]).ingest.reconnects == 0
 
+    # the sub stream (a=stream:1): the camera's 640x360 stream, started on demand
+    sub = await platform.invite(device, live["gb_id"], mode="udp", ssrc="0200000003", stream=1)
+    assert sub.answer.status == 200
+    await sub.receiver.wait_packets(60, within=30)
+    assert "sub" in {s["stream"] for s in uplink.sessions(1)}
+    assert (await sub.bye()).status == 200
+    sub_ps, _ = check_rtp(sub.receiver.packets, 200000003)
+    sub_description, _ = await asyncio.to_thread(decode, sub_ps)
+    assert sub_description.startswith("h264,640,360"), sub_description
+    await sub.receiver.close()
+
     # the platform closes its media connection: the gateway ends the session with a BYE
     first.receiver.drop()
     await platform.wait_for(lambda: platform.call_ended(first.call_id), 15)

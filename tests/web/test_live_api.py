@@ -55,7 +55,7 @@ def live_app(settings: Settings, camera: SimulatedCamera) -> web.Application:
 
 
 @pytest.fixture
-async def live(aiohttp_client, app_settings: Settings, camera: SimulatedCamera) -> TestClient:  # type: ignore[no-untyped-def]
+async def live(app_settings: Settings, aiohttp_client, camera: SimulatedCamera) -> TestClient:  # type: ignore[no-untyped-def]
     return await aiohttp_client(live_app(app_settings, camera))
 
 
