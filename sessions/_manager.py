@@ -50,6 +50,7 @@ class LiveSessions:
         self._sessions: dict[str, PeerSession] = {}
         self._broadcasts: dict[str, BroadcastTalk] = {}
         self._floors = TalkFloors()
+        self._ending: set[PeerSession] = set()  # ended, still tearing down
         self._closed = False
 
     # ------------------------------------------------------------------ queries
@@ -216,8 +217,9 @@ class LiveSessions:
     async def close(self) -> None:
         """End every session (audited as shutdown); idempotent."""
         self._closed = True
-        sessions = list(self._sessions.values())
+        sessions = [*self._sessions.values(), *self._ending]
         await asyncio.gather(*(s.end("shutdown") for s in sessions))
+        self._ending.clear()
         await asyncio.gather(*(b.end("shutdown") for b in list(self._broadcasts.values())))
 
     # ---------------------------------------------------------------- internals
@@ -269,3 +271,9 @@ class LiveSessions:
 
     def _forget(self, session: PeerSession) -> None:
         self._sessions.pop(session.id, None)
+        # Its place is free now, but its teardown (peer connection, audit row) goes on:
+        # close() waits for it, so a shutdown loses no session's end.
+        self._ending.add(session)
+        closing = session.closing
+        if closing is not None:
+            closing.add_done_callback(lambda _done: self._ending.discard(session))

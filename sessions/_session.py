@@ -209,6 +209,11 @@ class PeerSession(abc.ABC):
             extra={"camera": self.camera.camera_id, "actor": self.principal.actor},
         )
 
+    @property
+    def closing(self) -> asyncio.Future[None] | None:
+        """Done once the session is torn down (None before :meth:`end` is called)."""
+        return self._closing
+
     async def end(self, reason: str) -> None:
         """Tear the session down; concurrent and repeated calls wait for the first."""
         if self._closing is not None:
