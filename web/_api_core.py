@@ -104,7 +104,7 @@ async def me(request: web.Request) -> web.StreamResponse:
 @api.get("/api/units", "Units the caller may see (its own unit and its subtree)")
 async def list_units(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await request.app[ORG].units(session, principal)
     return web.json_response({"units": [unit_json(u) for u in units]})
 
@@ -142,7 +142,7 @@ async def create_unit(request: web.Request) -> web.StreamResponse:
 async def get_unit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     org = request.app[ORG]
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         unit = await org.unit(session, principal, request.match_info["code"])
         rooms = [
             r for r in await org.rooms(session, principal, unit.code) if r.unit_code == unit.code
@@ -188,7 +188,7 @@ async def add_staff(request: web.Request) -> web.StreamResponse:
 @api.get("/api/rooms", "Reception and mediation rooms the caller may see", query=("unit",))
 async def list_rooms(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         rooms = await request.app[ORG].rooms(session, principal, request.query.get("unit"))
     return web.json_response({"rooms": [room_json(r) for r in rooms]})
 
@@ -214,7 +214,7 @@ async def create_room(request: web.Request) -> web.StreamResponse:
 @api.get("/api/rooms/{id:\\d+}", "One room in your scope")
 async def get_room(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         room = await request.app[ORG].room(session, principal, int(request.match_info["id"]))
     return web.json_response(room_json(room))
 
@@ -223,7 +223,7 @@ async def get_room(request: web.Request) -> web.StreamResponse:
 async def list_users(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.USER_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         users = await session.scalars(
             select(User)
             .where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
@@ -304,7 +304,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 async def list_tokens(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         tokens = await session.scalars(
             select(ApiToken)
             .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
@@ -369,7 +369,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
         before = int(request.query["before"]) if "before" in request.query else None
     except ValueError:
         raise web.HTTPBadRequest(reason="limit and before must be integers") from None
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         query = select(AuditEntry).where(in_scope(principal))
         if before is not None:
             query = query.where(AuditEntry.seq < before)
@@ -381,7 +381,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
 async def verify_audit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         checked, broken = await verify_chain(session)
         total = await session.scalar(select(func.count()).select_from(AuditEntry))
     return web.json_response(

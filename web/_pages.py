@@ -125,7 +125,7 @@ async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/login")
     principal = current_principal(request)
     org = request.app[ORG]
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = await org.staff(session, principal, principal.unit_code)
@@ -168,7 +168,7 @@ async def _render_org(
 ) -> web.StreamResponse:
     principal = current_principal(request)
     org = request.app[ORG]
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = {u.code: await org.staff(session, principal, u.code) for u in units}
@@ -277,7 +277,7 @@ async def org_add_staff(request: web.Request) -> web.StreamResponse:
 async def users_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.USER_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         users = list(
             await session.scalars(
                 select(User)
@@ -338,7 +338,7 @@ async def users_toggle(request: web.Request) -> web.StreamResponse:
 async def tokens_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         tokens = list(
             await session.scalars(
                 select(ApiToken)
@@ -418,7 +418,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
     verify = request.query.get("verify") == "1"
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         entries = list(
             await session.scalars(
                 select(AuditEntry)
