@@ -9,6 +9,7 @@ is stable, so the UI can show its own zh-CN text; the message says what to do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from core.errors import ConflictError, GatewayError, InvalidInputError, NotFoundError
 
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidIdNumberError",
     "InvalidPhoneError",
     "LedgerNotReadyError",
+    "PartyFault",
     "PetitionAlreadyLinkedError",
     "ReopenReasonRequired",
     "RoomNotAllowedError",
@@ -33,16 +35,34 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class PartyFault:
+    """Which party of an intake a refused field belongs to (position, role, name, field),
+    so that a form can mark the field and say "申请人张华：…"."""
+
+    index: int
+    role: str
+    name: str
+    field: str  # "name", "role", "id_number" or "phone"
+
+
 class CaseError(GatewayError):
     """Root of every error raised on purpose by the ``cases`` package."""
 
     code = "case_error"
+    #: Set on an error about one party of an intake.
+    party: PartyFault | None = None
 
 
 class InvalidIdNumberError(CaseError, InvalidInputError):
-    """A resident ID number (居民身份证号码) is malformed."""
+    """A resident ID number (居民身份证号码) is malformed; ``reason`` says how (``length``,
+    ``province``, ``birth_date``, ``birth_implausible`` or ``check_char``)."""
 
     code = "invalid_id_number"
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class InvalidPhoneError(CaseError, InvalidInputError):

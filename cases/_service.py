@@ -26,8 +26,10 @@ from cases._access import (
 )
 from cases._calendar import china_date
 from cases._errors import (
+    CaseError,
     EscalationNotAllowed,
     InvalidCaseInputError,
+    PartyFault,
     PetitionAlreadyLinkedError,
 )
 from cases._inputs import CaseQuery, IntakeInput, PartyInput, PartyRole, parse_day, require_text
@@ -118,7 +120,7 @@ class CaseService:
         except ValueError as exc:
             raise InvalidCaseInputError(f"receiving unit: {exc}") from None
         authorize(actor, Permission.CASE_WRITE, unit)
-        parties = [self._party(p, china_date(now)) for p in data.parties]
+        parties = [self._party(i, p, china_date(now)) for i, p in enumerate(data.parties)]
         if not parties or len(parties) > _MAX_PARTIES:
             raise InvalidCaseInputError(f"a case has 1 to {_MAX_PARTIES} parties")
         if not any(p.role == PartyRole.APPLICANT for p in parties):
@@ -166,11 +168,20 @@ class CaseService:
             log.info("case received", extra={"case": case.number, "unit": unit})
             return await detail(session, case, self._clock(), self.rules)
 
-    def _party(self, data: PartyInput, today: date) -> PartyInput:
-        role = parse_choice(PartyRole, data.role, field="party_role")
-        name = require_text(data.name, "party name", max_length=50)
-        id_number = validate_id_number(data.id_number, today=today) if data.id_number else None
-        phone = validate_phone(data.phone) if data.phone else None
+    def _party(self, index: int, data: PartyInput, today: date) -> PartyInput:
+        """The party checked field by field; an error names the party and the field."""
+        field = "role"
+        try:
+            role = parse_choice(PartyRole, data.role, field="party_role")
+            field = "name"
+            name = require_text(data.name, "party name", max_length=50)
+            field = "id_number"
+            id_number = validate_id_number(data.id_number, today=today) if data.id_number else None
+            field = "phone"
+            phone = validate_phone(data.phone) if data.phone else None
+        except CaseError as exc:
+            exc.party = PartyFault(index, data.role, (data.name or "").strip(), field)
+            raise
         return PartyInput(name=name, role=role.value, id_number=id_number, phone=phone)
 
     def _townships(self, unit: str, codes: list[str]) -> set[str]:

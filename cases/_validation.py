@@ -76,29 +76,34 @@ def validate_id_number(value: str, *, today: date | None = None) -> str:
     if not _ID_SHAPE.match(number):
         raise InvalidIdNumberError(
             "an ID number has 18 characters: 17 digits and a final digit or X "
-            f"(got {len(number)} characters)"
+            f"(got {len(number)} characters)",
+            reason="length",
         )
     if int(number[:2]) not in _PROVINCES:
         raise InvalidIdNumberError(
             f"ID number starts with {number[:2]!r}, which is not a province code; "
-            "check the first six digits (the region of registration)"
+            "check the first six digits (the region of registration)",
+            reason="province",
         )
     birth = _birth_date(number)
     if birth is None:
         raise InvalidIdNumberError(
-            f"digits 7-14 of the ID number ({number[6:14]}) are not a date of birth"
+            f"digits 7-14 of the ID number ({number[6:14]}) are not a date of birth",
+            reason="birth_date",
         )
     latest = today or date.today()
     if not _EARLIEST_BIRTH <= birth <= latest:
         raise InvalidIdNumberError(
             f"the date of birth in the ID number ({birth.isoformat()}) is not plausible; "
-            "check digits 7-14"
+            "check digits 7-14",
+            reason="birth_implausible",
         )
     expected = id_check_char(number[:17])
     if number[17] != expected:
         raise InvalidIdNumberError(
             "the ID number's check character does not match its digits; "
-            "a digit was probably mistyped"
+            "a digit was probably mistyped",
+            reason="check_char",
         )
     return number
 

@@ -7,6 +7,7 @@ from ._accounts import (
     NewToken,
     SessionChange,
     SignedIn,
+    SignInThrottledError,
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
@@ -19,6 +20,7 @@ from ._org import Organisation, RoomKind, UnitImport, UnitNode, build_tree
 from ._passwords import PasswordPolicy, WeakPasswordError
 from ._secretbox import SecretBox, SecretBoxError, create_secret_file
 from ._settings import (
+    AppSettings,
     ClusterSettings,
     DatabaseSettings,
     HttpSettings,
@@ -40,6 +42,7 @@ from .errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     UnavailableError,
 )
 
@@ -52,6 +55,7 @@ __all__ = [
     "AccountLockedError",
     "Accounts",
     "ApiToken",
+    "AppSettings",
     "AuditBreak",
     "AuditEntry",
     "AuthenticationError",
@@ -73,6 +77,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "Principal",
+    "RateLimitedError",
     "RestreamSettings",
     "Role",
     "Room",
@@ -83,6 +88,7 @@ __all__ = [
     "SecuritySettings",
     "SessionChange",
     "Settings",
+    "SignInThrottledError",
     "SignedIn",
     "StaffMember",
     "StorageSettings",

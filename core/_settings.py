@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "AppSettings",
     "DatabaseSettings",
     "HttpSettings",
     "LogSettings",
@@ -36,6 +38,9 @@ class HttpSettings:
     tls_key: Path | None = None
     #: Largest request body accepted, in bytes.
     max_body: int = 1 << 20
+    #: ``/metrics`` for a scraper on another machine: it sends ``Authorization: Bearer
+    #: <this>`` (``GATEWAY_HTTP_METRICS_TOKEN``).  Empty: ``/metrics`` answers loopback only.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,15 @@ class UplinkSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AppSettings:
+    """The deployment as a whole (``GATEWAY_APP_*``, ``[app]``)."""
+
+    #: The IANA time zone the centres work in: every time shown, entered, bucketed into a
+    #: ledger month or exported is in it; instants are stored in UTC.  China is one zone.
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True, slots=True)
 class RestreamSettings:
     """The RTSP restream for platforms and NVRs that pull (``GATEWAY_RESTREAM_*``)."""
 
@@ -130,6 +144,7 @@ class RestreamSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -151,8 +166,14 @@ class Settings:
     def tls(self) -> bool:
         return self.http.tls_cert is not None and self.http.tls_key is not None
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment's time zone (``[app] timezone``), checked when settings load."""
+        return ZoneInfo(self.app.timezone)
+
 
 _SECTIONS: dict[str, type[Any]] = {
+    "app": AppSettings,
     "http": HttpSettings,
     "database": DatabaseSettings,
     "storage": StorageSettings,
@@ -235,4 +256,12 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
                 )
             kwargs[name] = _coerce(section, name, value, known[name])
         built[section] = replace(cls(), **kwargs)
-    return Settings(**built)  # type: ignore[arg-type]
+    settings = Settings(**built)  # type: ignore[arg-type]
+    try:
+        settings.zone  # noqa: B018 - a typo'd zone stops the start, not the first page
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"setting app.timezone: unknown time zone {settings.app.timezone!r} "
+            "(an IANA name such as Asia/Shanghai)"
+        ) from None
+    return settings

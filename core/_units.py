@@ -14,7 +14,7 @@ from enum import StrEnum
 
 __all__ = ["Level", "contains", "level_of", "parent_code", "scope_prefix", "validate_code"]
 
-_CODE = re.compile(r"^\d{12}$")
+_CODE = re.compile(r"^[0-9]{12}\Z")  # ASCII: \d takes Arabic-Indic digits
 
 
 class Level(StrEnum):

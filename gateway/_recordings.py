@@ -8,7 +8,13 @@ from aiohttp import web
 
 from cases import RecordingRef, SessionRecorder
 from core import Settings
-from recordings import EvidenceExporter, Housekeeper, RecordingCollector, RecordingService
+from recordings import (
+    EvidenceExporter,
+    Housekeeper,
+    HousekeepingSettings,
+    RecordingCollector,
+    RecordingService,
+)
 from web import CAMERA_LEASES, CAMERAS, DB, EXPORTS, HOUSEKEEPER, METRICS, RECORDINGS
 
 __all__ = ["CaseRecorder", "recordings_ctx", "setup_recordings"]
@@ -38,8 +44,13 @@ def setup_recordings(app: web.Application, settings: Settings) -> SessionRecorde
     service = RecordingService(app[DB], settings.storage.data_dir, app[CAMERAS])
     app[RECORDINGS] = service
     # The exporter and the housekeeper get the parts they use, not the whole service.
-    app[EXPORTS] = EvidenceExporter(app[DB], service.archive)
-    app[HOUSEKEEPER] = housekeeper = Housekeeper(app[DB], service.archive, service.recorder)
+    app[EXPORTS] = EvidenceExporter(app[DB], service.archive, settings.zone)
+    app[HOUSEKEEPER] = housekeeper = Housekeeper(
+        app[DB],
+        service.archive,
+        service.recorder,
+        HousekeepingSettings(timezone=settings.app.timezone),
+    )
     app[METRICS].registry.register(RecordingCollector(service.recorder, housekeeper))
     return CaseRecorder(service)
 

@@ -9,11 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from cases import CaseService, LedgerService
 from core import Accounts, Database, Organisation, SecretBox, Settings, check_schema
-from meetings import MeetingService
+from meetings import MeetingRooms, MeetingService
 from sessions import LiveSessions, LiveSettings
 from uplink import RestreamAccounts, RestreamServer
 from web import (
     ACCOUNTS,
+    CAMERA_LEASES,
     CAMERAS,
     CASES,
     DB,
@@ -25,6 +26,7 @@ from web import (
     RECORDINGS,
     RESTREAM,
     RESTREAM_ACCOUNTS,
+    ROOMS,
     SETTINGS,
     HttpMetrics,
     middlewares,
@@ -53,12 +55,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app[METRICS] = HttpMetrics.create(CollectorRegistry())
     # The key file is created on first start: a one-off 32-byte file, read before serving.
     app[SECRETS] = SecretBox.from_data_dir(settings.storage.data_dir)
+    # trusted-device cookies hold across restarts and every process of a deployment
+    app[ACCOUNTS].device_key = app[SECRETS].derive("sign-in-devices")
     setup_cameras(app, app[SECRETS])
     # Recording needs the running cameras: set CAMERAS before this line.
     recorder = setup_recordings(app, settings)
     app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
     app[LEDGERS] = LedgerService(app[DB])
-    app[MEETINGS] = MeetingService(app[DB])
+    app[MEETINGS] = MeetingService(app[DB], feed_key=app[SECRETS].derive("meeting-calendar"))
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)
@@ -75,6 +79,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     setup_uplink(app, app[SECRETS])
     app.cleanup_ctx.append(uplink_ctx)
     _setup_restream(app, settings)
+    # Meeting rooms share live view's ICE settings; the process's node id names the host.
+    # Room cameras join from their hubs and play the meeting through their backchannel,
+    # sharing the talk floor with live talk-back.
+    app[ROOMS] = MeetingRooms(
+        app[MEETINGS],
+        node_id=app[CAMERA_LEASES].node_id,
+        live=app[LIVE].settings,
+        cameras=app[CAMERAS],
+        sessions=app[LIVE],
+        recorder=app[RECORDINGS],
+    )
+    app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)
     return app
 
@@ -109,6 +125,12 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     await check_schema(app[DB])
     yield
     await app[DB].close()
+
+
+async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Every participant's leave recorded before the database goes.
+    await app[ROOMS].close()
 
 
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,15 @@ series and their occurrences in Beijing time (the pure rules in ``_schedule``); 
 itself encodes one composite picture once for everyone (see ``_room``).
 """
 
+from meetings._attendance import (
+    AttendanceEntry,
+    AttendanceReport,
+    AttendanceStatus,
+    MonthlySummary,
+    report_csv,
+    report_rows,
+    report_xlsx,
+)
 from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees, short_name
 from meetings._errors import (
     InvalidMeetingInputError,
@@ -24,6 +33,9 @@ from meetings._inputs import (
     SeriesInput,
     SeriesView,
 )
+from meetings._layout import Layout, Tile, compute_layout
+from meetings._room import Participant, Room, RoomSettings
+from meetings._rooms import JoinAnswer, MeetingRooms
 from meetings._schedule import (
     BEIJING,
     MeetingKind,
@@ -39,29 +51,44 @@ from meetings._service import MAX_RANGE_DAYS, MeetingService, parse_day
 __all__ = [
     "BEIJING",
     "MAX_RANGE_DAYS",
+    "AttendanceEntry",
+    "AttendanceReport",
+    "AttendanceStatus",
     "AttendeeInput",
     "AttendeeRole",
     "AttendeeView",
     "InvalidMeetingInputError",
+    "JoinAnswer",
+    "Layout",
     "MeetingError",
     "MeetingKind",
     "MeetingNotFoundError",
+    "MeetingRooms",
     "MeetingService",
     "MeetingStateError",
+    "MonthlySummary",
     "NotChairError",
     "OccurrenceChange",
     "OccurrenceKey",
     "OccurrenceView",
+    "Participant",
     "RequiredAttendee",
+    "Room",
     "RoomLockedError",
+    "RoomSettings",
     "SeriesInput",
     "SeriesRule",
     "SeriesView",
+    "Tile",
     "beijing_date",
+    "compute_layout",
     "default_attendees",
     "occurrence_dates",
     "parse_clock",
     "parse_day",
     "parse_occurrence_id",
+    "report_csv",
+    "report_rows",
+    "report_xlsx",
     "short_name",
 ]

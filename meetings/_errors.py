@@ -18,6 +18,7 @@ __all__ = [
     "MeetingStateError",
     "NotChairError",
     "RoomLockedError",
+    "UnmuteForbiddenError",
 ]
 
 
@@ -55,3 +56,9 @@ class RoomLockedError(MeetingError, PermissionDeniedError):
     """The chair locked the room: nobody new may join until it is unlocked."""
 
     code = "room_locked"
+
+
+class UnmuteForbiddenError(MeetingError, PermissionDeniedError):
+    """The chair muted this site and forbade unmuting: only the chair can unmute it."""
+
+    code = "unmute_forbidden"

@@ -9,7 +9,10 @@ found", the same answer as for a meeting that does not exist.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,13 +36,23 @@ from core import (
     utcnow,
 )
 from core import Level as UnitLevel
-from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees
+from meetings._attendance import (
+    AttendanceReport,
+    AttendanceStatus,
+    Event,
+    MonthlyMeeting,
+    MonthlySummary,
+    Required,
+    attendance,
+)
+from meetings._attendees import AttendeeRole, RequiredAttendee, default_attendees, short_name
 from meetings._errors import (
     InvalidMeetingInputError,
     MeetingNotFoundError,
     MeetingStateError,
     NotChairError,
 )
+from meetings._ics import calendar_ics
 from meetings._inputs import (
     AttendeeView,
     OccurrenceChange,
@@ -89,9 +102,17 @@ def _bad(message: str) -> InvalidMeetingInputError:
 class MeetingService:
     """Schedules and the state of occurrences; the room itself lives in :mod:`meetings._room`."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        feed_key: bytes | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        # signs each person's calendar feed link (a calendar app cannot sign in)
+        self._feed_key = feed_key or secrets.token_bytes(32)
 
     def now(self) -> datetime:
         return self._clock()
@@ -456,6 +477,165 @@ class MeetingService:
                 ended.append(key.id)
         return ended
 
+    # ------------------------------------------------------------------ the room
+    async def record_event(
+        self,
+        occurrence_id: str,
+        kind: str,
+        *,
+        participant: str = "",
+        site: str = "",
+        actor: str = "",
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        """Append one event of the occurrence's room (join, leave, roll call …)."""
+        key = parse_occurrence_id(occurrence_id)
+        async with self._db.transaction() as session:
+            session.add(
+                _event(
+                    key,
+                    self._clock(),
+                    kind,
+                    participant=participant,
+                    site=site[:100],
+                    actor=actor,
+                    detail=detail,
+                )
+            )
+
+    async def events(self, occurrence_id: str) -> list[MeetingEventRow]:
+        """Every event of an occurrence in the order they happened (unchecked: callers
+        have loaded the occurrence for the caller first)."""
+        key = parse_occurrence_id(occurrence_id)
+        async with self._db.read() as session:
+            rows = await session.scalars(
+                select(MeetingEventRow)
+                .where(MeetingEventRow.series_id == key.series_id, MeetingEventRow.day == key.day)
+                .order_by(MeetingEventRow.id)
+            )
+            return list(rows)
+
+    async def host(self, occurrence_id: str, node_id: str) -> None:
+        """This process hosts the running occurrence's room from now on (its previous
+        host stopped)."""
+        key = parse_occurrence_id(occurrence_id)
+        async with self._db.transaction() as session:
+            occ = await session.get(MeetingOccurrenceRow, (key.series_id, key.day))
+            if occ is not None and occ.state == "running" and occ.node_id != node_id:
+                previous = occ.node_id
+                occ.node_id = node_id
+                occ.updated_at = self._clock()
+                session.add(
+                    _event(
+                        key, self._clock(), "host", detail={"node": node_id, "previous": previous}
+                    )
+                )
+
+    async def site_name(self, principal: Principal) -> str:
+        """What a participant's tile says when it names no site: its unit's short name."""
+        async with self._db.read() as session:
+            unit = await session.get(Unit, principal.unit_code)
+        return short_name(unit.name) if unit is not None else principal.name
+
+    # ---------------------------------------------------------------- calendar
+    def _feed_mac(self, user: User) -> str:
+        message = f"{user.id}:{user.username}:{user.password_changed_at.isoformat()}"
+        return hmac.new(self._feed_key, message.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def feed_path(self, actor: Principal) -> str:
+        """The secret path of the caller's calendar feed; changing the password renews it."""
+        if actor.kind != "user":
+            raise _bad("calendar feeds are for personal accounts")
+        async with self._db.read() as session:
+            user = await session.get(User, actor.id)
+        if user is None:
+            raise MeetingNotFoundError("no such account")
+        return f"/calendar/{user.id}-{self._feed_mac(user)}.ics"
+
+    async def feed(self, name: str, *, base_url: str) -> str:
+        """The ICS text of the feed named ``<user id>-<mac>``: that person's meetings from
+        two weeks back to eight weeks ahead (404 for a wrong or outdated link)."""
+        user_id, _, mac = name.partition("-")
+        missing = MeetingNotFoundError(
+            "no such calendar; copy the link again from the meetings page"
+        )
+        if not user_id.isdigit():
+            raise missing
+        async with self._db.read() as session:
+            user = await session.get(User, int(user_id))
+        if user is None or user.disabled or not hmac.compare_digest(self._feed_mac(user), mac):
+            raise missing
+        principal = Principal("user", user.id, user.username, user.unit_code, Role(user.role))
+        today = beijing_date(self._clock())
+        views = await self.occurrences(
+            principal, unit=None, start=today - timedelta(days=14), end=today + timedelta(days=56)
+        )
+        return calendar_ics(
+            views,
+            name=f"视频会议 · {user.display_name or user.username}",
+            base_url=base_url,
+            now=self._clock(),
+        )
+
+    # -------------------------------------------------------------- attendance
+    async def attendance(self, actor: Principal, occurrence_id: str) -> AttendanceReport:
+        """The occurrence's attendance against its required attendees, from its events."""
+        async with self._db.read() as session:
+            row, unit_name, key, occ = await self._load(session, actor, occurrence_id)
+            required = await _attendee_rows(session, row.id)
+            events = await _event_rows(session, [key])
+        view = _occurrence_view(row, unit_name, key.day, occ)
+        return _report(view, required, events.get(key, []), self._clock())
+
+    async def monthly(self, actor: Principal, unit: str, month: str) -> MonthlySummary:
+        """Every occurrence of the unit's meetings in a Beijing month, with its attendance
+        counts, and each required site's totals over the month."""
+        try:
+            first = date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise _bad(f"month must be YYYY-MM, got {month[:20]!r}") from None
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        views = await self.occurrences(actor, unit=unit, start=first, end=last)
+        views = [v for v in views if v.unit == unit]
+        keys = [OccurrenceKey(v.series_id, v.day) for v in views]
+        async with self._db.read() as session:
+            events = await _event_rows(session, keys)
+            required: dict[int, list[MeetingAttendeeRow]] = {}
+            for v in views:
+                if v.series_id not in required:
+                    required[v.series_id] = await _attendee_rows(session, v.series_id)
+        now = self._clock()
+        meetings: list[MonthlyMeeting] = []
+        sites: dict[str, dict[str, int]] = {}
+        for v, key in zip(views, keys, strict=True):
+            report = _report(v, required[v.series_id], events.get(key, []), now)
+            held = v.started_at is not None
+            meetings.append(
+                MonthlyMeeting(
+                    id=v.id,
+                    title=v.title,
+                    local_start=v.local_start,
+                    state="cancelled" if v.cancelled else (v.state if held else "not_held"),
+                    present=report.count(AttendanceStatus.PRESENT),
+                    late=report.count(AttendanceStatus.LATE),
+                    absent=report.count(AttendanceStatus.ABSENT),
+                    left_early=sum(1 for e in report.entries if e.required and e.left_early),
+                    roll_calls=len(report.roll_calls),
+                    answered=sum(1 for c in report.roll_calls if c.answered_at is not None),
+                )
+            )
+            if not held or v.cancelled:
+                continue
+            for entry in report.entries:
+                if not entry.required:
+                    continue
+                totals = sites.setdefault(
+                    entry.site, {"present": 0, "late": 0, "absent": 0, "left_early": 0}
+                )
+                totals[entry.status.value] += 1
+                totals["left_early"] += int(entry.left_early)
+        return MonthlySummary(unit, month, meetings, sites)
+
     # ----------------------------------------------------------------- internals
     async def _visible_series(
         self, session: AsyncSession, actor: Principal, unit: str | None
@@ -538,6 +718,58 @@ class MeetingService:
 
 
 # ---------------------------------------------------------------------- helpers
+async def _event_rows(
+    session: AsyncSession, keys: Sequence[OccurrenceKey]
+) -> dict[OccurrenceKey, list[MeetingEventRow]]:
+    out: dict[OccurrenceKey, list[MeetingEventRow]] = {}
+    if not keys:
+        return out
+    series = {k.series_id for k in keys}
+    days = {k.day for k in keys}
+    rows = await session.scalars(
+        select(MeetingEventRow)
+        .where(MeetingEventRow.series_id.in_(series), MeetingEventRow.day.in_(days))
+        .order_by(MeetingEventRow.id)
+    )
+    wanted = set(keys)
+    for row in rows:
+        key = OccurrenceKey(row.series_id, row.day)
+        if key in wanted:
+            out.setdefault(key, []).append(row)
+    return out
+
+
+def _report(
+    view: OccurrenceView,
+    required: Sequence[MeetingAttendeeRow],
+    events: Sequence[MeetingEventRow],
+    now: datetime,
+) -> AttendanceReport:
+    return attendance(
+        occurrence=view.id,
+        title=view.title,
+        unit=view.unit,
+        starts_at=view.starts_at,
+        began_at=view.started_at,
+        ended_at=view.ended_at,
+        required=[Required(a.role, a.site, a.unit_code) for a in required],
+        events=[
+            Event(
+                e.at,
+                e.kind,
+                e.participant,
+                e.site,
+                str(e.detail.get("unit"))
+                if isinstance(e.detail, dict) and e.detail.get("unit")
+                else None,
+                e.detail if isinstance(e.detail, dict) else {},
+            )
+            for e in events
+        ],
+        now=now,
+    )
+
+
 def _visible(actor: Principal, row: MeetingSeriesRow, attended: set[int]) -> bool:
     if actor.kind == "system":
         return True

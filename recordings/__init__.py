@@ -21,7 +21,7 @@ from ._index import ReindexReport
 from ._integrity import Problem, VerifyReport, verify_recording
 from ._manifest import Gap, Manifest, SegmentEntry, TalkSpan
 from ._metrics import RecordingCollector
-from ._models import EvidenceExportRow, RecordingRow, RoomPolicyRow
+from ._models import EvidenceExportRow, RecordingRow, RecordingSegmentRow, RoomPolicyRow
 from ._naming import recording_dir, valid_recording_id
 from ._package import PackageReport, verify_package
 from ._policy import (
@@ -78,6 +78,7 @@ __all__ = [
     "RecordingNotFoundError",
     "RecordingPage",
     "RecordingRow",
+    "RecordingSegmentRow",
     "RecordingService",
     "RecordingWriter",
     "ReindexReport",

@@ -17,9 +17,10 @@ import secrets
 import shutil
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import av
 from sqlalchemy import select
@@ -66,9 +67,11 @@ class EvidenceExporter:
     beside the recordings directory.
     """
 
-    def __init__(self, db: Database, archive: RecordingArchive) -> None:
+    def __init__(self, db: Database, archive: RecordingArchive, zone: tzinfo | None = None) -> None:
         self.db = db
         self.archive = archive
+        #: The deployment's zone: the watermark's export time is read by people there.
+        self.zone = zone if zone is not None else ZoneInfo("Asia/Shanghai")
         self.root = archive.data_dir / "exports"
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -217,7 +220,9 @@ class EvidenceExporter:
         try:
             await asyncio.to_thread(staging.mkdir, parents=True, exist_ok=True)
             key = self.archive.signing_key()
-            stamp = plan.at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+            stamp = plan.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+            zone_name = getattr(self.zone, "key", str(self.zone))
+            stamp += " 北京时间" if zone_name == "Asia/Shanghai" else f" {zone_name}"
             text = f"案件 {plan.case_number}  导出人 {plan.exporter}  导出时间 {stamp}"
             watermark = staging / "watermark.txt"
             await asyncio.to_thread(watermark.write_text, text, encoding="utf-8")

@@ -8,6 +8,7 @@ Every session is authorized by unit scope, audited at start and stop, and owned 
 closed.
 """
 
+from ._broadcast import BroadcastTalk
 from ._errors import (
     CameraNotLiveError,
     InvalidOfferError,
@@ -20,10 +21,22 @@ from ._errors import (
 )
 from ._floor import FloorHolder
 from ._manager import LiveSessions
-from ._session import CameraRef, HubSource, SessionAnswer, SessionInfo
+from ._sdp import OfferedMedia, parse_offer
+from ._session import (
+    CameraRef,
+    HubSource,
+    SessionAnswer,
+    SessionInfo,
+    answer_offer,
+    codec_preferences,
+    discard,
+    new_peer,
+)
 from ._settings import IceServer, LiveSettings
+from ._talk import TalkPump
 
 __all__ = [
+    "BroadcastTalk",
     "CameraNotLiveError",
     "CameraRef",
     "FloorHolder",
@@ -33,11 +46,18 @@ __all__ = [
     "ListenOnlyError",
     "LiveSessions",
     "LiveSettings",
+    "OfferedMedia",
     "SessionAnswer",
     "SessionError",
     "SessionInfo",
     "SessionNotFoundError",
     "SessionsClosedError",
     "TalkFloorBusyError",
+    "TalkPump",
     "TalkTakeoverDeniedError",
+    "answer_offer",
+    "codec_preferences",
+    "discard",
+    "new_peer",
+    "parse_offer",
 ]

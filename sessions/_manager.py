@@ -17,6 +17,7 @@ from aiortc import MediaStreamTrack
 
 from camera_registry import Stream
 from core import Database, Permission, Principal, authorize, can
+from sessions._broadcast import BroadcastTalk
 from sessions._errors import SessionNotFoundError, SessionsClosedError
 from sessions._floor import FloorHolder, TalkFloors
 from sessions._session import CameraRef, HubSource, PeerSession, SessionAnswer, SessionInfo
@@ -47,6 +48,7 @@ class LiveSessions:
         self._on_talker = on_talker
         self.settings = settings or LiveSettings()
         self._sessions: dict[str, PeerSession] = {}
+        self._broadcasts: dict[str, BroadcastTalk] = {}
         self._floors = TalkFloors()
         self._closed = False
 
@@ -118,11 +120,84 @@ class LiveSessions:
             db=self._db,
             settings=self.settings,
         )
-        displaced = session.displaced
-        if displaced is not None and displaced.session_id in self._sessions:
-            await self._sessions[displaced.session_id].end(f"taken over by {principal.name}")
+        await self._end_displaced(session.displaced, principal)
         await self._admit(session)
         return answer
+
+    async def open_broadcast(
+        self,
+        principal: Principal,
+        camera: CameraRef,
+        *,
+        source: str,
+        name: str | None = None,
+        actor: str | None = None,
+        takeover: bool = False,
+    ) -> BroadcastTalk:
+        """Take the camera's talk floor for audio that is not a browser's (a GB/T 28181
+        voice broadcast from ``source``) and start playing what is fed to it.
+
+        The caller has decided that ``principal`` may broadcast to this camera (the
+        platform sees it); ``actor`` names the talker in the audit log and on the floor
+        when the principal's own name would not (``platform:<name>``).  A busy floor raises :class:`TalkFloorBusyError` unless
+        ``takeover``; the talker taken over is hung up, audited like any takeover.
+        """
+        self._check_open()
+        talk = BroadcastTalk.claim(
+            self._source,
+            principal,
+            camera,
+            source=source,
+            holder_name=name or principal.name,
+            takeover=takeover,
+            actor=actor,
+            floors=self._floors,
+            on_talker=self._on_talker,
+            db=self._db,
+            settings=self.settings,
+        )
+        await self._end_displaced(talk.displaced, principal)
+        await talk.start(on_end=self._forget_broadcast)
+        self._broadcasts[talk.id] = talk
+        return talk
+
+    def _forget_broadcast(self, talk: BroadcastTalk) -> None:
+        self._broadcasts.pop(talk.id, None)
+
+    def broadcasts(self) -> list[BroadcastTalk]:
+        return list(self._broadcasts.values())
+
+    async def _end_displaced(self, displaced: FloorHolder | None, by: Principal) -> None:
+        if displaced is None:
+            return
+        reason = f"taken over by {by.name}"
+        if displaced.session_id in self._sessions:
+            await self._sessions[displaced.session_id].end(reason)
+        elif displaced.session_id in self._broadcasts:
+            await self._broadcasts[displaced.session_id].end(reason)
+
+    # --------------------------------------------------------- other talkers
+    async def take_floor(
+        self, camera: CameraRef, holder: FloorHolder, *, takeover: bool = False
+    ) -> None:
+        """Another kind of talker (a meeting playing into the room) takes the camera's
+        floor: refused with who holds it (409) unless ``takeover``; a talk session it
+        displaces is hung up.  Give it back with :meth:`release_floor`."""
+        self._check_open()
+        displaced = self._floors.claim(str(camera.camera_id), holder, takeover=takeover)
+        if displaced is not None:
+            reason = f"taken over by {holder.name}"
+            if displaced.session_id in self._sessions:
+                await self._sessions[displaced.session_id].end(reason)
+            elif displaced.session_id in self._broadcasts:
+                await self._broadcasts[displaced.session_id].end(reason)
+        if self._on_talker is not None:
+            self._on_talker(camera.camera_id, holder.name)
+
+    def release_floor(self, camera_id: int, session_id: str) -> None:
+        """Give back a floor taken with :meth:`take_floor` (nothing if it was taken over)."""
+        if self._floors.release(str(camera_id), session_id) and self._on_talker is not None:
+            self._on_talker(camera_id, None)
 
     # ------------------------------------------------------------------ closing
     async def hang_up(self, principal: Principal, session_id: str, *, kind: str) -> None:
@@ -143,6 +218,7 @@ class LiveSessions:
         self._closed = True
         sessions = list(self._sessions.values())
         await asyncio.gather(*(s.end("shutdown") for s in sessions))
+        await asyncio.gather(*(b.end("shutdown") for b in list(self._broadcasts.values())))
 
     # ---------------------------------------------------------------- internals
     def _check_open(self) -> None:

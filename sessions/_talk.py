@@ -43,11 +43,14 @@ _SILENCE = {"PCMU": b"\xff" * PACKET_BYTES, "PCMA": b"\xd5" * PACKET_BYTES}
 
 
 class TalkPump:
-    """Moves one talker's audio from a received track to ``send`` (``CameraIngest.send_talk``)."""
+    """Moves one talker's audio from a received track to ``send`` (``CameraIngest.send_talk``).
+
+    Without a track (a GB/T 28181 broadcast) audio comes only through :meth:`feed`.
+    """
 
     def __init__(
         self,
-        track: MediaStreamTrack,
+        track: MediaStreamTrack | None,
         send: Callable[[bytes], None],
         codec: str,
         *,
@@ -79,10 +82,9 @@ class TalkPump:
         """Start reader and pacer; idempotent."""
         if self._tasks:
             return
-        self._tasks = [
-            asyncio.create_task(self._read(), name=f"{self._name} reader"),
-            asyncio.create_task(self._pace(), name=f"{self._name} pacer"),
-        ]
+        self._tasks = [asyncio.create_task(self._pace(), name=f"{self._name} pacer")]
+        if self._track is not None:
+            self._tasks.append(asyncio.create_task(self._read(), name=f"{self._name} reader"))
 
     async def close(self) -> None:
         """Stop both tasks; idempotent, leaves no task behind."""
@@ -116,6 +118,7 @@ class TalkPump:
         self._data.set()
 
     async def _read(self) -> None:
+        assert self._track is not None
         try:
             while True:
                 frame = await self._track.recv()

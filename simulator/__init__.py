@@ -34,6 +34,8 @@ from ._config import (
 )
 from ._fleet import CameraFleet
 from ._g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from ._gb_media import MediaReceiver, rtp_header
+from ._gb_platform import DeviceRecord, PlayCall, SimulatedPlatform
 from ._picture import read_time_code
 from ._rtsp_server import BACKCHANNEL_OPTION
 
@@ -44,10 +46,14 @@ __all__ = [
     "CameraConfig",
     "CameraFleet",
     "ClipLibrary",
+    "DeviceRecord",
     "EncodedClip",
     "FaultState",
+    "MediaReceiver",
     "PictureMode",
+    "PlayCall",
     "SimulatedCamera",
+    "SimulatedPlatform",
     "StreamProfile",
     "alaw_decode",
     "alaw_encode",
@@ -55,6 +61,7 @@ __all__ = [
     "dominant_frequency",
     "read_time_code",
     "rms_dbfs",
+    "rtp_header",
     "ulaw_decode",
     "ulaw_encode",
 ]

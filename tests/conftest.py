@@ -15,7 +15,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import make_url
 
-from core import Accounts, Database, SecuritySettings, Settings, StorageSettings, migrate
+from core import (
+    Accounts,
+    Database,
+    SecuritySettings,
+    Settings,
+    StorageSettings,
+    UplinkSettings,
+    migrate,
+)
 from gateway._demo import seed_demo
 from simulator import ClipLibrary, SimulatedCamera, default_camera_config
 
@@ -111,7 +119,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def app_settings(database_url: str, tmp_path: Path) -> Settings:
-    settings = Settings(storage=StorageSettings(data_dir=tmp_path / "data"))
+    settings = Settings(
+        storage=StorageSettings(data_dir=tmp_path / "data"),
+        # GB/T 28181 SIP on a free loopback port: tests run side by side
+        uplink=UplinkSettings(sip_host="127.0.0.1", sip_port=0),
+    )
     # an ephemeral loopback port: tests never hold the RTSP restream's 8554
     restream = replace(settings.restream, host="127.0.0.1", port=0)
     return replace(

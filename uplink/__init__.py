@@ -8,31 +8,56 @@ thin asyncio shells (``_transport``, ``_platform``, ``_service``, ``_restream_se
 their lifetime.
 """
 
+from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
+from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
+from ._errors import RegistrationError, UplinkError
 from ._models import UplinkPlatform
+from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
 from ._restream_accounts import NewRestreamAccount, RestreamAccounts, RestreamCredential
 from ._restream_models import RestreamAccount
 from ._restream_server import RestreamServer
 from ._restream_wire import NonceBook, RestreamPath, parse_path, parse_transport
 from ._service import UplinkService
+from ._transactions import Timers
+from ._transport import Peer, SipEndpoint, SipTimeoutError, SipTransportError
 
 __all__ = [
+    "MANSCDP_TYPE",
+    "Channel",
+    "ChannelSource",
+    "Dialog",
+    "DialogTable",
+    "IncomingCall",
+    "InviteRouter",
+    "LinkTiming",
     "NewRestreamAccount",
     "NonceBook",
+    "Peer",
     "PlatformChanges",
     "PlatformConfig",
+    "PlatformLink",
     "PlatformStore",
+    "QueryRouter",
+    "RegistrationError",
     "RestreamAccount",
     "RestreamAccounts",
     "RestreamCredential",
     "RestreamPath",
     "RestreamServer",
+    "SipEndpoint",
+    "SipTimeoutError",
+    "SipTransportError",
+    "Timers",
+    "UplinkError",
     "UplinkPlatform",
     "UplinkService",
+    "civil_code",
     "derive_device_id",
     "parse_path",
     "parse_transport",
     "root_unit_code",
+    "speaker_id",
     "validate_platform",
 ]

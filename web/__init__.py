@@ -19,7 +19,9 @@ from . import (
     _pages_cameras,
     _pages_cases,
     _pages_live,
+    _pages_meetings,
     _pages_recordings,
+    _pages_uplink,
     _restream,
     _system,
 )
@@ -27,7 +29,7 @@ from ._api import Api, ApiOperation
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
-from ._api_meetings import MEETINGS
+from ._api_meetings import MEETINGS, ROOMS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
 from ._api_uplink import UPLINK, UPLINK_PLATFORMS
 from ._cluster import CLUSTER, Cluster
@@ -57,6 +59,7 @@ __all__ = [
     "RECORDINGS",
     "RESTREAM",
     "RESTREAM_ACCOUNTS",
+    "ROOMS",
     "SESSION_COOKIE",
     "SETTINGS",
     "UPLINK",
@@ -97,7 +100,8 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
         _restream.api,
         *(apis or []),
     ]
-    app[JINJA] = create_environment()
+    settings = app.get(SETTINGS)
+    app[JINJA] = create_environment(settings.zone if settings is not None else None)
     app.on_response_prepare.append(security_headers)
     app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
     app.router.add_routes(_system.routes)
@@ -107,6 +111,8 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cameras.routes)
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
+    app.router.add_routes(_pages_meetings.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_pages_uplink.routes)
     app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")

@@ -3,6 +3,7 @@ same declarations that register the handlers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,12 @@ class Api:
         return self._add("DELETE", path, summary, **kw)
 
 
+#: 400 bad input, 401 not signed in, 403 not allowed, 404 no such object (or not in your
+#: scope), 409 conflicts with the current state, 429 slow down, 503 the camera or a peer
+#: is unavailable
+_ERRORS = ("400", "401", "403", "404", "409", "429", "503")
+
+
 def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
@@ -71,11 +78,12 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
             "tags": [op.tag],
             "responses": {
                 str(op.status): {"description": "success"},
-                "400": {"$ref": "#/components/responses/Error"},
-                "401": {"$ref": "#/components/responses/Error"},
-                "403": {"$ref": "#/components/responses/Error"},
+                # every operation can meet these; one shape for all of them
+                **{code: {"$ref": "#/components/responses/Error"} for code in _ERRORS},
             },
         }
+        if op.body is not None:
+            entry["responses"]["413"] = {"$ref": "#/components/responses/Error"}
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _path_params(op.path)
@@ -89,7 +97,7 @@ def openapi_document(operations: list[ApiOperation], version: str) -> dict[str, 
             entry["security"] = []
         if op.description:
             entry["description"] = op.description
-        paths.setdefault(op.path, {})[op.method.lower()] = entry
+        paths.setdefault(_openapi_path(op.path), {})[op.method.lower()] = entry
     return {
         "openapi": "3.0.3",
         "info": {"title": "zongzhi-gateway API (综治视频网关)", "version": version},
@@ -141,9 +149,13 @@ def _query_parameter(query: str | Query) -> dict[str, Any]:
     return out
 
 
+_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+
+
 def _path_params(path: str) -> list[str]:
-    out = []
-    for part in path.split("/"):
-        if part.startswith("{") and part.endswith("}"):
-            out.append(part[1:-1].split(":")[0])
-    return out
+    return _PARAM.findall(path)
+
+
+def _openapi_path(path: str) -> str:
+    """The route's path as OpenAPI writes it: ``{id:\\d+}`` → ``{id}``."""
+    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", path)

@@ -18,12 +18,12 @@ from camera_registry import (
     DiscoveredDevice,
     OnvifAddress,
 )
-from core import InvalidInputError
+from core import InvalidInputError, validate_code
 
 from ._api import Api
 from ._cluster import forward_if_remote
 from ._context import current_principal
-from ._schema import read_json
+from ._schema import path_id, read_json
 
 __all__ = ["CAMERAS", "CAMERA_LEASES", "CAMERA_REGISTRY", "api", "camera_json", "state_json"]
 
@@ -201,10 +201,7 @@ async def _state(request: web.Request, camera_id: int) -> dict[str, Any] | None:
 
 
 def _camera_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise InvalidInputError(f"camera id must be a number, not {raw!r}")
-    return int(raw)
+    return path_id(request, "id")
 
 
 @api.post(
@@ -237,6 +234,11 @@ async def register_camera(request: web.Request) -> web.StreamResponse:
 @api.get("/api/cameras", "Cameras in your scope with their live state", query=("unit",))
 async def list_cameras(request: web.Request) -> web.StreamResponse:
     unit = request.query.get("unit") or None
+    if unit is not None:
+        try:
+            validate_code(unit)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), code="invalid_input") from None
     views = await request.app[CAMERA_REGISTRY].cameras(current_principal(request), unit_code=unit)
     states = await _states(request, [v.camera.id for v in views])
     return web.json_response({"cameras": [camera_json(v, states.get(v.camera.id)) for v in views]})

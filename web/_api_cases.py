@@ -38,7 +38,7 @@ from core import InvalidInputError
 
 from ._api import Api
 from ._context import current_principal
-from ._schema import read_json
+from ._schema import MAX_INT, path_id, query_int, read_json
 
 __all__ = ["CASES", "LEDGERS", "api", "detail_json", "jsonable", "kpi_json", "parse_month"]
 
@@ -132,7 +132,7 @@ def parse_month(text: str | None) -> Month:
 
 
 def _id(request: web.Request, name: str = "id") -> int:
-    return int(request.match_info[name])
+    return path_id(request, name)
 
 
 def _unit(request: web.Request) -> str:
@@ -140,10 +140,9 @@ def _unit(request: web.Request) -> str:
 
 
 def _int(request: web.Request, name: str, default: int) -> int:
-    try:
-        return int(request.query.get(name, default))
-    except ValueError:
-        raise InvalidInputError(f"{name} must be an integer", code="invalid_input") from None
+    value = query_int(request, name, default)
+    assert value is not None
+    return value
 
 
 def query_of(params: Mapping[str, str]) -> CaseQuery:
@@ -156,6 +155,10 @@ def query_of(params: Mapping[str, str]) -> CaseQuery:
         limit, offset = int(params.get("limit", 50)), int(params.get("offset", 0))
     except ValueError:
         raise InvalidInputError("limit and offset must be integers", code="invalid_input") from None
+    if not (0 <= limit <= MAX_INT and 0 <= offset <= MAX_INT):
+        raise InvalidInputError(
+            f"limit and offset must be between 0 and {MAX_INT}", code="invalid_input"
+        )
     return CaseQuery(
         text=params.get("q", ""),
         status=params.get("status") or None,

@@ -23,6 +23,7 @@ from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_recordings import RECORDINGS
 from ._cluster import forward_if_remote
 from ._context import current_principal
+from ._schema import path_id
 
 __all__ = ["LIVE", "api", "live_entry"]
 
@@ -50,7 +51,7 @@ def _live(request: web.Request) -> LiveSessions:
 
 
 def _camera_id(request: web.Request) -> int:
-    return int(request.match_info["camera_id"])
+    return path_id(request, "camera_id")
 
 
 def _camera(request: web.Request) -> CameraRef:

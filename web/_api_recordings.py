@@ -26,7 +26,7 @@ from recordings import (
 from ._api import Api, Query
 from ._cluster import forward_if_remote
 from ._context import current_principal
-from ._schema import read_json
+from ._schema import path_id, query_int, read_json
 
 __all__ = [
     "EXPORTS",
@@ -67,23 +67,18 @@ def parse_time(value: str | None, name: str) -> datetime | None:
         raise InvalidInputError(f"{name} must be an ISO 8601 time, got {value!r}") from None
     if parsed.tzinfo is None:
         raise InvalidInputError(f"{name} needs a time zone (e.g. +08:00 or Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+08:00 is before the first UTC instant
+        raise InvalidInputError(f"{name} is out of range, got {value!r}") from None
 
 
 def _int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise InvalidInputError(f"{name} must be a number, got {raw!r}")
-    return int(raw)
+    return path_id(request, name)
 
 
 def _query_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise InvalidInputError(f"{name} must be a number, got {raw!r}")
-    return int(raw)
+    return query_int(request, name, minimum=0)
 
 
 @dataclass(frozen=True)
@@ -119,7 +114,7 @@ class ExportBody:
 
 @dataclass(frozen=True)
 class WindowBody:
-    weekdays: list[int] = field(metadata={"description": "0 = Monday … 6 = Sunday"})
+    weekdays: list[int] = field(metadata={"description": "0 = Monday … 6 = Sunday", "max_items": 7})
     start: str = field(metadata={"description": "local time HH:MM"})
     end: str = field(metadata={"description": "local time HH:MM, after start"})
 
@@ -128,7 +123,8 @@ class WindowBody:
 class PolicyBody:
     # Passed through as given: recordings checks the choice and says what is wrong.
     mode: str = field(metadata={"description": " | ".join(m.value for m in ROOM_MODES)})
-    windows: list[WindowBody] = field(default_factory=list)
+    #: a week cut into windows: a hundred is more than any schedule needs
+    windows: list[WindowBody] = field(default_factory=list, metadata={"max_items": 100})
 
 
 @api.post(
@@ -359,7 +355,8 @@ async def start_export(request: web.Request) -> web.StreamResponse:
     for i, item in enumerate(body.ranges):
         start = parse_time(item.start, f"ranges[{i}].start")
         end = parse_time(item.end, f"ranges[{i}].end")
-        assert start is not None and end is not None
+        if start is None or end is None:
+            raise InvalidInputError(f"ranges[{i}] needs a start and an end time")
         ranges.append(ExportRange(item.recording_id, start, end))
     started = await _exporter(request).start(
         current_principal(request), _int(request, "case_id"), ranges, body.reason

@@ -8,12 +8,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from core import InvalidInputError, Permission, authorize
+from core import Permission, authorize
 from uplink import PlatformChanges, PlatformConfig, PlatformStore, UplinkPlatform, UplinkService
 
 from ._api import Api
 from ._context import current_principal
-from ._schema import read_json
+from ._schema import path_id, read_json
 
 __all__ = ["UPLINK", "UPLINK_PLATFORMS", "api", "platform_json"]
 
@@ -115,10 +115,7 @@ def platform_json(request: web.Request, row: UplinkPlatform) -> dict[str, Any]:
 
 
 def _platform_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise InvalidInputError(f"platform id must be a number, not {raw!r}")
-    return int(raw)
+    return path_id(request, "id")
 
 
 @api.get(

@@ -438,6 +438,14 @@ ZH.update(
 )
 
 
+# ---- daily use (issue 15): time zone labels, and English for keys that are not English
+ZH.update(
+    {
+        "Beijing time": "北京时间",
+    }
+)
+
+
 # ---- production: the organisation tree from a CSV file (issue 14: org.html)
 ZH.update(
     {
@@ -482,5 +490,155 @@ ZH.update(
         "error.restream_account_not_found": "没有该转发账号。",
         "error.unit_not_found": "该单位不存在。",
         "error.bad_note": "说明不能超过200字。",
+    }
+)
+
+
+# ---- GB/T 28181 upper platforms (issue 11): registration state in an operator's words
+ZH.update(
+    {
+        "Upper platforms": "上级平台",
+        "The gateway registers to these GB/T 28181 platforms (the Xueliang platform) as one "
+        "device; its cameras are the device's channels.": (
+            "网关作为一个 GB/T 28181 设备注册到以下上级平台（雪亮工程平台），摄像机是该设备的通道。"
+        ),
+        "Device ID": "设备编码",
+        "SIP address": "SIP 地址",
+        "Server ID": "平台编码",
+        "Address": "地址",
+        "Last error": "最近错误",
+        "Registered since": "注册时间",
+        "Last keepalive answered": "最近心跳应答",
+        "Remove": "删除",
+        "No upper platform yet.": "尚未添加上级平台。",
+        "Watching now": "当前点播",
+        "Platform": "平台",
+        "Channel ID": "通道编码",
+        "Sent to": "发送至",
+        "Since": "开始时间",
+        "No platform is watching a camera now.": "当前没有平台在点播摄像机。",
+        "Channel IDs": "通道编码",
+        "Add an upper platform": "添加上级平台",
+        "SIP domain": "SIP 域",
+        "Port": "端口",
+        "Charset": "字符集",
+        "Standard": "标准版本",
+        "Registered": "已注册",
+        "Registering": "注册中",
+        "Registration failed": "注册失败",
+        "uplink.error.wrong_password": "密码错误：平台拒绝了用户名或密码，请核对该平台的账号和密码。",
+        "uplink.error.no_answer": "平台无应答：请检查平台地址、端口、传输方式（UDP/TCP）和防火墙。",
+        "uplink.error.connection_refused": "连接被拒绝：平台地址上没有服务在该端口监听。",
+        "uplink.error.not_found": "平台不认识本设备编码：请先在平台上添加本网关，或核对平台编码。",
+        "uplink.error.refused": "平台拒绝了注册。",
+        "uplink.error.keepalive_lost": "平台不再应答心跳，正在重新注册。",
+        "uplink.error.unregistered_by_platform": "平台已不认识本网关（平台重启或注册过期），正在重新注册。",
+        "uplink.error.disconnected": "与平台的 TCP 连接断开，正在重新注册。",
+        "uplink.error.sip_port_unavailable": "SIP 端口无法打开（已被占用）：请在配置中更换 [uplink] sip_port。",
+        "error.invalid_platform": "平台参数有误，未保存。",
+        "error.platform_not_found": "没有该上级平台。",
+    }
+)
+
+
+# ---- video meetings (issue 12: web/_pages_meetings.py, meeting*.html, meetings.js)
+_MEETINGS_ZH = {
+    "Video meetings": "视频会议",
+    "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
+    "Calendar feed (ICS)": "订阅日历（ICS）",
+    "Link copied": "链接已复制",
+    "Meeting created": "会议已创建",
+    "Next four weeks": "未来四周",
+    "No meetings scheduled.": "暂无会议安排。",
+    "Date": "日期",
+    "Meeting": "会议",
+    "Chair": "主持人",
+    "State": "状态",
+    "Open": "进入",
+    "Attendance": "考勤",
+    "moved": "已调整",
+    "cancelled": "已取消",
+    "in progress": "进行中",
+    "ended": "已结束",
+    "scheduled": "未开始",
+    "New meeting series": "新建例会",
+    "Weekday": "星期",
+    "default": "默认",
+    "Start": "开始时间",
+    "Minutes": "时长（分钟）",
+    "First date": "首次日期",
+    "village_weekly": "村级周例会",
+    "township_weekly": "乡级周例会",
+    "adhoc": "临时会议",
+    "Monday": "星期一",
+    "Tuesday": "星期二",
+    "Wednesday": "星期三",
+    "Thursday": "星期四",
+    "Friday": "星期五",
+    "Saturday": "星期六",
+    "Sunday": "星期日",
+    "Agenda": "议程",
+    "The camera and microphone need HTTPS on this address; see docs/https.md.": "在此地址使用摄像头和麦克风需要 HTTPS，请参阅 docs/https.md。",
+    "Device check": "设备检测",
+    "Site name": "会场名称",
+    "Join": "加入会议",
+    "Leave": "退出会议",
+    "Raise hand": "举手",
+    "Lower hand": "放下手",
+    "Answer roll call": "应答点名",
+    "Meeting picture": "会议画面",
+    "Chair console": "主持控制台",
+    "Start meeting": "开始会议",
+    "End meeting": "结束会议",
+    "Grid": "宫格",
+    "Speaker and strip": "发言人大画面",
+    "Single site": "单画面",
+    "Mute all": "全体静音",
+    "Unmute all": "全体解除静音",
+    "Lock the room": "锁定会场",
+    "Room camera": "会场摄像机",
+    "Site": "会场",
+    "Joining…": "正在加入…",
+    "In the meeting": "已入会",
+    "You left the meeting": "您已退出会议",
+    "Spotlight": "主画面",
+    "Roll call": "点名",
+    "Remove": "移出",
+    "muted": "已静音",
+    "hand raised": "举手",
+    "room camera": "会场摄像机",
+    "Camera or microphone unavailable: you can still join to watch and listen.": "摄像头或麦克风不可用：仍可入会收看收听。",
+    "The chair is calling your site: answer": "主持人正在点名本会场，请应答",
+    "Role": "类别",
+    "Required": "应到",
+    "Status": "状态",
+    "Left early": "早退",
+    "First joined": "首次入会",
+    "Last left": "最后离会",
+    "Joins": "入会次数",
+    "Called": "点名时间",
+    "Answered": "应答时间",
+    "no answer": "未应答",
+    "yes": "是",
+    "no": "否",
+    "present": "出席",
+    "late": "迟到",
+    "absent": "缺席",
+    "host": "主会场",
+    "linked_leader": "联村领导",
+    "resident_official": "驻村干部",
+    "police_station": "派出所",
+    "judicial_office": "司法所",
+    "court": "人民法庭",
+    "station": "相关站所",
+    "other": "其他",
+}
+ZH.update({k: v for k, v in _MEETINGS_ZH.items() if k not in ZH})
+
+
+# ---- security hardening (issue 13): sign-in throttling and the errors it adds
+ZH.update(
+    {
+        "error.login_throttled": "登录失败次数过多，请稍候再试。",
     }
 )

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from core import (
     ApiToken,
     AuditEntry,
-    AuthenticationError,
     GatewayError,
     InvalidInputError,
     Level,
@@ -35,10 +34,11 @@ from core import (
     verify_chain,
 )
 
-from ._api_core import set_session_cookie
+from ._api_core import DEVICE_COOKIE, set_device_cookie, set_session_cookie
 from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ._render import render_page
+from ._schema import path_id
 
 __all__ = ["routes"]
 
@@ -77,19 +77,23 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         error = GatewayError("the sign-in form expired; try again", code="csrf")
     else:
         outcome = await request.app[ACCOUNTS].sign_in(
-            request.app[DB], username, password, remote=request.remote or ""
+            request.app[DB],
+            username,
+            password,
+            remote=request.remote or "",
+            device=request.cookies.get(DEVICE_COOKIE),
         )
-        if isinstance(outcome, AuthenticationError):
+        if isinstance(outcome, GatewayError):
             error = outcome
         else:
-            secret = outcome.secret
+            secret, signed_in = outcome.secret, outcome.user.username
     if error is not None:
         token = secrets.token_urlsafe(24)
         response = render_page(
             request,
             "login.html",
             {"login_csrf": token, "next": next_path, "error": error, "username": username},
-            status=401 if error.code != "csrf" else 403,
+            status=403 if error.code == "csrf" else 429 if error.code == "login_throttled" else 401,
         )
         response.set_cookie(
             LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login"
@@ -97,6 +101,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return response
     response = web.HTTPSeeOther(next_path)
     set_session_cookie(request, response, secret)
+    set_device_cookie(request, response, signed_in)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 
@@ -406,9 +411,7 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
 
     async def change() -> None:
         async with request.app[DB].transaction() as session:
-            await request.app[ACCOUNTS].revoke_token(
-                session, principal, int(request.match_info["id"])
-            )
+            await request.app[ACCOUNTS].revoke_token(session, principal, path_id(request, "id"))
 
     return await _form_action(request, "/admin/tokens", change())
 

@@ -8,6 +8,7 @@ the page with the service's reason and the HTTP status of its kind.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,9 +23,11 @@ from cases import (
     DisputeTypeInput,
     DisputeTypePatch,
     IntakeInput,
+    InvalidCaseInputError,
     MediatorKind,
     Month,
     Outcome,
+    PartyFault,
     PartyInput,
     RevealedParty,
     SessionInput,
@@ -35,10 +38,12 @@ from core import GatewayError, Level, Permission, Principal, Room, Unit, can, sc
 
 from ._api_cases import CASES, LEDGERS, parse_month, query_of
 from ._charts_cases import grouped_bars, hbars
-from ._context import DB, current_principal
+from ._context import DB, SETTINGS, current_principal
+from ._form_errors import error_text, party_fault_text
 from ._i18n import language_of
 from ._middleware import status_of
 from ._render import render_page
+from ._schema import path_id
 
 __all__ = ["routes"]
 
@@ -152,7 +157,11 @@ async def intake_form(request: web.Request) -> web.StreamResponse:
 
 
 async def _render_intake(
-    request: web.Request, principal: Principal, form: Mapping[str, Any], error: GatewayError | None
+    request: web.Request,
+    principal: Principal,
+    form: Mapping[str, Any],
+    error: GatewayError | None,
+    fields: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     units = {
         code: name
@@ -162,7 +171,20 @@ async def _render_intake(
     return render_page(
         request,
         "cases_new.html",
-        {**await _common(request), "form": form, "error": error, "units": units},
+        {
+            **await _common(request),
+            "form": form,
+            "error": error,
+            "error_text": (
+                next(iter(fields.values()))
+                if fields
+                else error_text(language_of(request), error)
+                if error
+                else ""
+            ),
+            "fields": fields or {},
+            "units": units,
+        },
         status=status_of(error) if error else 200,
     )
 
@@ -172,9 +194,11 @@ async def intake_submit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     form = await request.post()
     parties = []
+    rows = []  # the form row of each party given, to mark the right fields on refusal
     for i in range(3):
         name = _text(form, f"party{i}_name").strip()
         if name:
+            rows.append(i)
             parties.append(
                 PartyInput(
                     name=name,
@@ -195,9 +219,24 @@ async def intake_submit(request: web.Request) -> web.StreamResponse:
     try:
         detail = await request.app[CASES].intake(principal, data)
     except GatewayError as exc:
-        # Re-show what was typed, except personal data: it is typed again, never echoed.
-        safe = {k: v for k, v in form.items() if not k.startswith("party") or k.endswith("_role")}
-        return await _render_intake(request, principal, safe, exc)
+        # Everything typed comes back as typed (the person at the window fixes one field,
+        # not the whole form); the page is not stored by the browser (no-store) since it
+        # carries the parties' personal data.
+        typed = {k: v for k, v in form.items() if isinstance(v, str)}
+        fault = getattr(exc, "party", None)
+        fields: dict[str, str] = {}
+        if isinstance(fault, PartyFault) and fault.index < len(rows):
+            short = {"id_number": "id"}.get(fault.field, fault.field)
+            fields[f"party{rows[fault.index]}_{short}"] = party_fault_text(
+                language_of(request), exc, fault
+            )
+        elif isinstance(exc, InvalidCaseInputError) and "involved townships" in exc.message:
+            fields["townships"] = error_text(language_of(request), exc)
+        elif "mediator" in exc.message:
+            fields["mediator"] = error_text(language_of(request), exc)
+        response = await _render_intake(request, principal, typed, exc, fields)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     raise web.HTTPSeeOther(f"/cases/{detail.summary.id}")
 
 
@@ -254,7 +293,19 @@ async def _render_case(
 
 @routes.get("/cases/{id:\\d+}")
 async def case_page(request: web.Request) -> web.StreamResponse:
-    return await _render_case(request, int(request.match_info["id"]))
+    return await _render_case(request, path_id(request, "id"))
+
+
+def _in_zone(local: str, zone: tzinfo) -> str:
+    """A ``datetime-local`` value (``2026-12-01T09:00``) as an aware ISO instant in ``zone``;
+    text that is no date-time is passed on for the case module to refuse by name."""
+    try:
+        moment = datetime.fromisoformat(local)
+    except ValueError:
+        return local
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()
 
 
 def _actions(
@@ -277,8 +328,8 @@ def _actions(
                 resident_official=_text(form, "resident_official") or None,
                 outcome=_text(form, "outcome") or None,
                 notes=_text(form, "notes"),
-                # datetime-local has no zone: the centres work in China time.
-                scheduled_for=f"{when}:00+08:00" if when else None,
+                # datetime-local has no zone: it is read in the deployment's zone.
+                scheduled_for=_in_zone(when, request.app[SETTINGS].zone) if when else None,
             ),
         ),
         "start": lambda: cases.sessions.start(principal, case_id, sid),
@@ -302,7 +353,7 @@ def _actions(
 @routes.post("/cases/{id:\\d+}")
 async def case_action(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    case_id = int(request.match_info["id"])
+    case_id = path_id(request, "id")
     form = await request.post()
     action = _text(form, "action")
     try:
@@ -401,7 +452,9 @@ async def ledger_submit(request: web.Request) -> web.StreamResponse:
             principal, unit, parse_month(month), _text(form, "reason")
         )
     except GatewayError as exc:
-        raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'error': exc.message})}") from None
+        raise web.HTTPSeeOther(
+            f"/ledger?{urlencode({**back, 'error': error_text(language_of(request), exc)})}"
+        ) from None
     raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'message': 'submitted'})}")
 
 
@@ -435,5 +488,7 @@ async def dispute_types_submit(request: web.Request) -> web.StreamResponse:
                 ),
             )
     except GatewayError as exc:
-        raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'error': exc.message})}") from None
+        raise web.HTTPSeeOther(
+            f"/ledger?{urlencode({**back, 'error': error_text(language_of(request), exc)})}"
+        ) from None
     raise web.HTTPSeeOther(f"/ledger?{urlencode({**back, 'message': 'types_saved'})}#types")

@@ -120,11 +120,18 @@ class ScriptedRtspServer:
     async def _play(self, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         try:
+            # frames go out on a schedule (frame k at start + k × interval + the pauses
+            # before it), so a late wake-up under load does not push every later frame
+            # behind the camera's timing
+            loop = asyncio.get_running_loop()
+            start = loop.time()
             frame = 0
             for i, pkt in enumerate(self.packets):
                 if frame in self.pauses:
                     await writer.drain()
-                    await asyncio.sleep(self.pauses.pop(frame))
+                    pause = self.pauses.pop(frame)
+                    start += pause
+                    await asyncio.sleep(max(0.0, start + frame * self.frame_interval - loop.time()))
                 if self.mode == "drop" and i == len(self.packets) // 2:
                     writer.transport.abort()
                     return
@@ -142,7 +149,7 @@ class ScriptedRtspServer:
                 if parse_rtp(pkt).marker:
                     frame += 1
                     await writer.drain()
-                    await asyncio.sleep(self.frame_interval)
+                    await asyncio.sleep(max(0.0, start + frame * self.frame_interval - loop.time()))
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:

@@ -32,8 +32,17 @@ def test_environment_overrides_toml(tmp_path: Path) -> None:
         ({"GATEWAY_HTTP_PROT": "1"}, "unknown setting http.prot"),
         ({"GATEWAY_SECURITY_COOKIE_SECURE": "maybe"}, "true or false"),
         ({"GATEWAY_CONFIG": "/nonexistent.toml"}, "does not exist"),
+        ({"GATEWAY_APP_TIMEZONE": "Asia/Peking"}, "app.timezone: unknown time zone"),
+        ({"GATEWAY_APP_TIMEZONE": "../etc/passwd"}, "app.timezone: unknown time zone"),
     ],
 )
 def test_bad_settings_name_the_problem(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_settings(env)
+
+
+def test_the_deployment_zone_is_beijing_unless_configured(tmp_path: Path) -> None:
+    assert load_settings({}).zone.key == "Asia/Shanghai"
+    config = tmp_path / "gateway.toml"
+    config.write_text('[app]\ntimezone = "Asia/Urumqi"\n')
+    assert load_settings({"GATEWAY_CONFIG": str(config)}).zone.key == "Asia/Urumqi"

@@ -52,7 +52,7 @@ def test_parents_first_and_missing_parents_named() -> None:
     assert [r.code for r in ordered] == ["431226203000", "431226203201"]
 
 
-codes = st.from_regex(r"4312262\d{2}(000|2\d{2})", fullmatch=True)
+codes = st.from_regex(r"4312262[0-9]{2}(000|2[0-9]{2})", fullmatch=True)
 names = st.text(st.characters(categories=["Lo", "Nd"]), min_size=1, max_size=20)
 
 

@@ -33,7 +33,7 @@
     if (current < 0) return;
     const at = starts[current] + player.currentTime * 1000;
     document.getElementById("cursor").style.left = `${(at - first) / (last - first) * 100}%`;
-    document.getElementById("position").textContent = new Date(at).toLocaleString();
+    document.getElementById("position").textContent = new Date(at).toLocaleString("zh-CN", { timeZone: document.documentElement.dataset.zone, hour12: false });
   });
   document.getElementById("seek").addEventListener("click", (e) => {
     const box = e.currentTarget.getBoundingClientRect();
