@@ -235,8 +235,17 @@ class Accounts:
         await _record_user(session, actor, user, "user.password_reset")
 
     async def change_own_password(
-        self, session: AsyncSession, user_id: int, old: str, new: str
+        self,
+        session: AsyncSession,
+        user_id: int,
+        old: str,
+        new: str,
+        *,
+        keep_session: str | None = None,
     ) -> None:
+        """Change your own password; every other browser session of yours ends (whoever
+        knew the old password may be signed in there), the one making the change
+        (``keep_session``, its id hash) stays."""
         user = await session.get(User, user_id)
         if user is None or user.disabled:
             raise AuthenticationError("your account no longer exists or is disabled")
@@ -249,7 +258,17 @@ class Accounts:
         self.policy.check(new, user.username)
         user.password_hash = await asyncio.to_thread(hash_password, new)
         user.password_changed_at = utcnow()
-        await _record_user(session, principal_of(user), user, "user.password_change")
+        others = delete(WebSession).where(WebSession.user_id == user.id)
+        if keep_session is not None:
+            others = others.where(WebSession.id_hash != keep_session)
+        ended = getattr(await session.execute(others), "rowcount", 0)
+        await _record_user(
+            session,
+            principal_of(user),
+            user,
+            "user.password_change",
+            {"other_sessions_ended": int(ended or 0)},
+        )
 
     async def set_disabled(
         self, session: AsyncSession, actor: Principal, username: str, disabled: bool

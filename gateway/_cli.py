@@ -41,6 +41,7 @@ from ._demo_cameras import (
     register_demo_platform,
     start_demo_fleet,
 )
+from ._files import secure_data_dir
 from ._logging import configure_logging
 from ._tls import lan_names, self_signed_certificate
 from ._workers import run_worker, supervise
@@ -201,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log.level, settings.log.format)
-    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.storage.data_dir)  # umask 077, data directory 0700
     try:
         return _dispatch(args, settings)
     except GatewayError as exc:

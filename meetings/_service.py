@@ -550,7 +550,7 @@ class MeetingService:
             user = await session.get(User, actor.id)
         if user is None:
             raise MeetingNotFoundError("no such account")
-        return f"/calendar/{user.id}-{self._feed_mac(user)}.ics"
+        return f"/api/meetings/calendar/{user.id}-{self._feed_mac(user)}.ics"
 
     async def feed(self, name: str, *, base_url: str) -> str:
         """The ICS text of the feed named ``<user id>-<mac>``: that person's meetings from

@@ -12,9 +12,13 @@ from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
 from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
 from ._errors import RegistrationError, UplinkError
+from ._leader import sip_leader
+from ._live import RemoteMedia, RemoteStream
 from ._models import UplinkPlatform
+from ._offer import MediaOffer
 from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
+from ._relay import MediaRelays
 from ._restream_accounts import NewRestreamAccount, RestreamAccounts, RestreamCredential
 from ._restream_models import RestreamAccount
 from ._restream_server import RestreamServer
@@ -32,6 +36,8 @@ __all__ = [
     "IncomingCall",
     "InviteRouter",
     "LinkTiming",
+    "MediaOffer",
+    "MediaRelays",
     "NewRestreamAccount",
     "NonceBook",
     "Peer",
@@ -41,6 +47,8 @@ __all__ = [
     "PlatformStore",
     "QueryRouter",
     "RegistrationError",
+    "RemoteMedia",
+    "RemoteStream",
     "RestreamAccount",
     "RestreamAccounts",
     "RestreamCredential",
@@ -58,6 +66,7 @@ __all__ = [
     "parse_path",
     "parse_transport",
     "root_unit_code",
+    "sip_leader",
     "speaker_id",
     "validate_platform",
 ]

@@ -414,10 +414,16 @@ async def list_snapshots(request: web.Request) -> web.StreamResponse:
     return web.json_response({"versions": [snapshot_json(s) for s in snaps]})
 
 
-@api.get("/api/ledger/board", "Due/overdue state of the monthly reports in scope", query=("month",))
+@api.get(
+    "/api/ledger/board",
+    "Due/overdue state of the monthly reports under a unit (default yours)",
+    query=("month", "unit"),
+)
 async def report_board(request: web.Request) -> web.StreamResponse:
     rows = await request.app[LEDGERS].board(
-        current_principal(request), parse_month(request.query.get("month"))
+        current_principal(request),
+        parse_month(request.query.get("month")),
+        request.query.get("unit") or None,
     )
     return web.json_response({"reports": jsonable(rows)})
 

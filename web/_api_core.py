@@ -322,8 +322,13 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if principal.kind != "user":
         raise AuthenticationError("machine accounts have no password", code="not_a_person")
     async with request.app[DB].transaction() as session:
+        web_session = current_session(request)
         await request.app[ACCOUNTS].change_own_password(
-            session, principal.id, body.current, body.new
+            session,
+            principal.id,
+            body.current,
+            body.new,
+            keep_session=web_session.id_hash if web_session is not None else None,
         )
     return web.json_response({"changed": True})
 

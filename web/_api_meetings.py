@@ -132,7 +132,7 @@ async def calendar_link(request: web.Request) -> web.StreamResponse:
 
 
 @api.get(
-    "/calendar/{feed}.ics",
+    "/api/meetings/calendar/{feed}.ics",
     "A person's meeting calendar (iCalendar); the link from /api/meetings/calendar is the key",
     public=True,
 )

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from camera_registry import CameraLeases
 from core import (
+    SYSTEM,
     ApiToken,
     AuthenticationError,
     Principal,
@@ -90,7 +91,7 @@ class Cluster:
                 code="bad_forward",
             )
         kind, _, raw_id = who.partition(":")
-        if kind not in ("user", "machine") or not raw_id.isdigit():
+        if kind not in ("user", "machine", "system") or not raw_id.isdigit():
             raise AuthenticationError("forwarded request names no caller", code="bad_forward")
         return kind, int(raw_id)
 
@@ -101,6 +102,8 @@ CLUSTER = web.AppKey("cluster", Cluster)
 async def forwarded_principal(request: web.Request, cluster: Cluster, header: str) -> Principal:
     """The caller of a request another process of this deployment forwarded."""
     kind, ident = cluster.verify(header, request.method, request.path_qs)
+    if kind == "system":  # the gateway itself (the SIP process asking a camera's owner)
+        return SYSTEM
     async with request.app[DB].read() as session:
         if kind == "user":
             user = await session.get(User, ident)

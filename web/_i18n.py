@@ -8,10 +8,50 @@ from __future__ import annotations
 
 from aiohttp import web
 
-__all__ = ["DEFAULT_LANG", "LANGS", "ZH", "language_of", "translate"]
+__all__ = ["DEFAULT_LANG", "EN", "LANGS", "ZH", "language_of", "translate"]
 
 DEFAULT_LANG = "zh-CN"
 LANGS = ("zh-CN", "en")
+
+#: English for the keys that are identifiers rather than English source text.
+EN: dict[str, str] = {
+    "event.intake": "Received",
+    "event.session": "Mediation",
+    "event.escalate": "Reported up",
+    "event.leader": "County leader in charge",
+    "event.close": "Closed",
+    "event.reopen": "Reopened",
+    "event.petition": "Initial petition linked",
+    "event.assign": "Mediator assigned",
+    "flag.escalated_too_early": "Reported up too early",
+    "flag.escalated_too_late": "Mediated on after it was due to be reported",
+    "flag.level_skipped": "A level was skipped",
+    "flag.kept_past_threshold": "Not reported up in time",
+    "flag.cross_township_below_county": "Cross-township dispute not reported to the county",
+    "flag.session_off_level": "Mediated at another level",
+    "report.not_due": "Not due yet",
+    "report.due_today": "Due today",
+    "report.overdue": "Overdue",
+    "report.submitted": "Submitted on time",
+    "report.submitted_late": "Submitted late",
+    "reason.connected": "Connected",
+    "reason.starting": "Connecting",
+    "reason.wrong_password": "Wrong password",
+    "reason.refused": "Connection refused",
+    "reason.unreachable": "Unreachable",
+    "reason.stalled": "Video stalled",
+    "reason.timeout": "Timed out",
+    "reason.rebooted": "Camera rebooted",
+    "reason.closed": "Connection closed",
+    "reason.malformed": "Malformed data",
+    "reason.refused_stream": "Stream refused",
+    "reason.disabled": "Disabled",
+    "reason.other": "Offline",
+    "picture.black": "Black picture",
+    "picture.frozen": "Frozen picture",
+    "picture.covered": "Covered lens",
+    "error.page_not_found": "There is no page at this address. Check it, or use the menu above.",
+}
 
 ZH: dict[str, str] = {
     # shell
@@ -351,12 +391,13 @@ def language_of(request: web.Request) -> str:
 
 def translate(lang: str, text: str) -> str:
     """The text in ``lang``; for ``error.<code>`` keys without an entry, ``""`` so that the
-    caller falls back to the error's own (English) message."""
+    caller falls back to the error's own (English) message.  Keys that are not English
+    source text (``event.intake``) have their English in :data:`EN`."""
     if text.startswith("error."):
-        return ZH.get(text, "") if lang == "zh-CN" else ""
+        return ZH.get(text, "") if lang == "zh-CN" else EN.get(text, "")
     if lang == "zh-CN":
         return ZH.get(text, text)
-    return text
+    return EN.get(text, text)
 
 
 # ---- recordings (issue 5: web/_pages_recordings.py, recordings.html, recording.html)
@@ -442,6 +483,49 @@ ZH.update(
 ZH.update(
     {
         "Beijing time": "北京时间",
+        # pages for every role: the KPI page, the styled 404, areas not open yet
+        "KPI": "考核指标",
+        "Initial petitions KPI": "初信初访占比考核",
+        "Year": "年度",
+        "Cases this year": "本年纠纷数",
+        "Share": "占比",
+        "Within 10%": "不超过10%",
+        "3221 followed": "落实“3221”机制",
+        "Petitioned cases": "转为初信初访的案件",
+        "Yes": "是",
+        "No": "否",
+        "Penalised": "考核扣分",
+        "Each year the share of disputes that become initial petitions must stay within 10%; "
+        "a unit over the limit that did not follow the 3221 mechanism is penalised in the "
+        "assessment.": (
+            "每年矛盾纠纷转为初信初访的比例须控制在10%以内；超过比例且未严格落实“3221”机制的，"
+            "在领导班子考核中扣分。"
+        ),
+        # the audit log for a county auditor
+        "Who": "操作人",
+        "What": "操作",
+        "Everything": "全部",
+        "All units in scope": "辖区全部单位",
+        "Page": "页码",
+        "Times in": "时间为",
+        "for": "时长",
+        "Newer": "较新",
+        "Older": "较早",
+        "Entry": "序号",
+        "Code": "代码",
+        "Detail": "详情",
+        "Others (names, separated by 、)": "其他调解人员（姓名，用“、”分隔）",
+        "Play": "播放",
+        "Details and integrity": "详情与完整性校验",
+        "Export evidence": "导出证据",
+        "The whole case": "整个案件",
+        "recordings": "段录像",
+        "Case number": "案件编号",
+        "No case has this number in your scope.": "您的辖区内没有该编号的案件。",
+        "All rooms": "全部房间",
+        "Page not found": "页面不存在",
+        "Back to the home page": "返回首页",
+        "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",
     }
 )
 
@@ -544,6 +628,7 @@ ZH.update(
 # ---- video meetings (issue 12: web/_pages_meetings.py, meeting*.html, meetings.js)
 _MEETINGS_ZH = {
     "Video meetings": "视频会议",
+    "Today's and the next meetings": "今日及近期会议",
     "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
     "Calendar feed (ICS)": "订阅日历（ICS）",
     "Link copied": "链接已复制",

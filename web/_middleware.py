@@ -51,7 +51,7 @@ _PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/api/session",
     "/lang",
-    "/calendar/",  # meeting feeds: the link itself is the secret (calendar apps cannot sign in)
+    "/api/meetings/calendar/",  # meeting feeds: the link is the secret (calendar apps cannot sign in)
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -139,6 +139,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 f"{request.app[SETTINGS].http.max_body} byte limit"
             }.get(exc.status, exc.reason)
             return web.json_response({"error": code, "message": message}, status=exc.status)
+        if exc.status in (404, 405) and request.method in ("GET", "HEAD"):
+            # An unknown address answers the styled page in the reader's language, not
+            # aiohttp's bare "404: Not Found".
+            return error_response(request, exc.status, "page_not_found", "page not found")
         raise
     except DBAPIError as exc:
         if not exc.connection_invalidated:

@@ -38,6 +38,7 @@ NAV: list[NavItem] = [
     NavItem("Recordings", "/recordings", Permission.RECORDING_VIEW),
     NavItem("Cases", "/cases", Permission.CASE_READ),
     NavItem("Ledger", "/ledger", Permission.LEDGER_READ),
+    NavItem("KPI", "/kpi", Permission.LEDGER_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Machine accounts", "/admin/tokens", Permission.TOKEN_MANAGE),
     NavItem("RTSP restream", "/admin/restream", Permission.TOKEN_MANAGE),
@@ -92,6 +93,7 @@ def render_page(
     principal = request.get(PRINCIPAL_KEY)
     session = current_session(request)
     nav = [item for item in NAV if principal is not None and principal.has(item.permission)]
+    nav = [item for n, item in enumerate(nav) if item.href not in {i.href for i in nav[:n]}]
     html = (
         request.app[JINJA]
         .get_template(template)

@@ -148,3 +148,24 @@ def test_delays_are_bounded_and_success_clears(failures: list[str], gaps: list[f
         assert len(throttle._states) <= 2
     throttle.success("addr", "a")
     assert throttle.wait("addr", "a", now) == 0
+
+
+async def test_changing_your_password_ends_your_other_sessions(client: TestClient) -> None:
+    from tests.web.test_cases_api import login as switch_to
+
+    other_browser = await client.post(
+        "/api/session", json={"username": "hpx.mediator", "password": DEMO_PASSWORD}
+    )
+    other_cookie = other_browser.cookies["zz_session"].value
+    client.session.cookie_jar.clear()
+    csrf = await switch_to(client, "hpx.mediator")
+    changed = await client.post(
+        "/api/me/password",
+        json={"current": DEMO_PASSWORD, "new": "river-bank-4821-new"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert changed.status == 200, await changed.text()
+    assert (await client.get("/api/me")).status == 200  # this browser stays signed in
+    client.session.cookie_jar.clear()
+    gone = await client.get("/api/me", cookies={"zz_session": other_cookie})
+    assert gone.status == 401  # the other one is signed out

@@ -255,7 +255,7 @@ async def test_each_person_has_a_calendar_feed_link(client: TestClient) -> None:
     )
     await as_user(client, "nmq.watch")  # a village that attends the township meeting
     link = await (await client.get("/api/meetings/calendar")).json()
-    assert link["path"].startswith("/calendar/") and link["path"].endswith(".ics")
+    assert link["path"].startswith("/api/meetings/calendar/") and link["path"].endswith(".ics")
     client.session.cookie_jar.clear()  # a calendar app has no session
     response = await client.get(link["path"])
     assert response.status == 200 and response.content_type == "text/calendar"
@@ -269,8 +269,17 @@ async def test_each_person_has_a_calendar_feed_link(client: TestClient) -> None:
     assert "STATUS:CANCELLED" in event
     forged = link["path"].replace(".ics", "0.ics")
     assert (await client.get(forged)).status == 404
-    assert (await client.get("/calendar/x-y.ics")).status == 404
+    assert (await client.get("/api/meetings/calendar/x-y.ics")).status == 404
     await as_user(client, "gc.admin")  # another township's feed holds none of them
     other = await (await client.get("/api/meetings/calendar")).json()
     client.session.cookie_jar.clear()
     assert "和平溪乡综治中心周五联席例会" not in await (await client.get(other["path"])).text()
+
+
+async def test_the_dashboard_shows_the_next_meetings(client: TestClient) -> None:
+    await township_series(client)  # next Friday: within the week ahead
+    await as_user(client, "nmq.watch")
+    page = await (await client.get("/")).text()
+    assert "今日及近期会议" in page and "和平溪乡综治中心周五联席例会" in page
+    await as_user(client, "gc.admin")  # another township: not its meeting
+    assert "和平溪乡综治中心周五联席例会" not in await (await client.get("/")).text()

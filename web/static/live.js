@@ -33,11 +33,16 @@
     };
   }
 
-  function hangUpResource(location) {
-    if (!location) return;
+  // End a WHEP/talk resource, then close its peer connection.  The DELETE goes first and
+  // the connection closes when it has been answered: closed first, the gateway sees the
+  // peer leave and ends the session by itself, and the DELETE then finds nothing (404).
+  function hangUpResource(location, pc) {
+    if (pc) { pc.ontrack = null; pc.onconnectionstatechange = null; }
+    const close = () => { if (pc) pc.close(); };
+    if (!location) { close(); return; }
     // keepalive: the DELETE still goes out when the page is being closed.
     fetch(location, { method: "DELETE", headers: { "X-CSRF-Token": csrf }, keepalive: true,
-                      credentials: "same-origin" }).catch(() => {});
+                      credentials: "same-origin" }).catch(() => {}).finally(close);
   }
 
   function gathered(pc, limitMs) {
@@ -95,7 +100,7 @@
         await gathered(pc, 2000);
         const { answer, location, stream } = await sdpRequest(
           `/api/cameras/${this.cameraId}/whep?stream=${this.stream}`, pc.localDescription.sdp);
-        if (this.pc !== pc) { hangUpResource(location); return; }
+        if (this.pc !== pc) { hangUpResource(location, null); return; }
         this.location = location;
         this.served = stream;
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
@@ -123,9 +128,8 @@
     }
 
     teardown() {
-      if (this.location) hangUpResource(this.location);
+      hangUpResource(this.location, this.pc);
       this.location = null;
-      if (this.pc) { this.pc.ontrack = null; this.pc.onconnectionstatechange = null; this.pc.close(); }
       this.pc = null;
     }
 
@@ -215,9 +219,8 @@
 
     hangUp() {
       clearTimeout(this.hangTimer);
-      hangUpResource(this.location);
+      hangUpResource(this.location, this.pc);
       this.location = null;
-      if (this.pc) this.pc.close();
       this.pc = null;
       if (this.mic) this.mic.getTracks().forEach((t) => t.stop());
       this.mic = null;
