@@ -74,6 +74,7 @@ bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md; ~25 mi
 	$(PY) -m bench.bench_live
 	$(PY) -m bench.bench_recordings
 	$(PY) -m bench.bench_cases
+	$(PY) -m bench.bench_uplink --gst 1 10 20 40 --sip 2000
 
 soak: deps ## one hour: 40 cameras recording, viewers churning; charts in bench/soak-results
 	$(PY) -m bench.soak --cameras 40 --minutes 60 --out bench/soak-results

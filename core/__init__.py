@@ -11,7 +11,15 @@ from ._accounts import (
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
-from ._authz import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, can
+from ._authz import (
+    ROLE_PERMISSIONS,
+    Permission,
+    Principal,
+    Role,
+    authorize,
+    authorize_visible,
+    can,
+)
 from ._db import Base, Database, UTCDateTime, utcnow
 from ._install import initialize
 from ._migrate import SchemaNotCurrentError, check_schema, migrate
@@ -105,6 +113,7 @@ __all__ = [
     "WebRtcSettings",
     "WebSession",
     "authorize",
+    "authorize_visible",
     "build_tree",
     "can",
     "check_schema",

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._audit import record
-from ._authz import Permission, Principal, Role, authorize
+from ._authz import Permission, Principal, Role, authorize, authorize_visible
 from ._db import Database, utcnow
 from ._models import ApiToken, Unit, User, WebSession
 from ._passwords import PasswordPolicy, hash_password, verify_password
@@ -217,9 +217,10 @@ class Accounts:
 
     async def get_user(self, session: AsyncSession, actor: Principal, username: str) -> User:
         user = await session.scalar(select(User).where(User.username == username.lower()))
+        missing = NotFoundError(f"no user named {username}", code="user_not_found")
         if user is None:
-            raise NotFoundError(f"no user named {username}", code="user_not_found")
-        authorize(actor, Permission.USER_MANAGE, user.unit_code)
+            raise missing
+        authorize_visible(actor, Permission.USER_MANAGE, user.unit_code, missing)
         return user
 
     async def set_password(
@@ -493,9 +494,10 @@ class Accounts:
         self, session: AsyncSession, actor: Principal, token_id: int
     ) -> ApiToken:
         token = await session.get(ApiToken, token_id)
+        missing = NotFoundError(f"no machine account with id {token_id}", code="token_not_found")
         if token is None:
-            raise NotFoundError(f"no machine account with id {token_id}", code="token_not_found")
-        authorize(actor, Permission.TOKEN_MANAGE, token.unit_code)
+            raise missing
+        authorize_visible(actor, Permission.TOKEN_MANAGE, token.unit_code, missing)
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             await record(

@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
         cameras=app[CAMERAS],
         sessions=app[LIVE],
         recorder=app[RECORDINGS],
+        is_live=lambda node: node in app[CAMERA_LEASES].live_nodes,
     )
     app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from camera_registry import CameraManager, HubLease, Subscription
+from core import record
 from media import (
     PsMuxer,
     PsPacketizer,
@@ -64,6 +65,7 @@ class LiveSession:
     local_tag: str
     remote: RemoteMedia | None = None
     relay: RemoteStream | None = None
+    unit_code: str | None = None
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     frames: int = 0
     ended: str | None = None
@@ -161,6 +163,10 @@ class LiveSession:
         log.info("live session of camera %s for %s ended: %s",
                  self.camera_id, self.call.link.config.name, reason)  # fmt: skip
         self.calls.forget(self)
+        if self.answered:
+            self.calls.spawn(
+                self.calls.audit(self, "uplink.live.end", {"reason": reason, "frames": self.frames})
+            )
         if self.task is not None and not from_task:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -312,6 +318,26 @@ class LiveCalls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def audit(self, session: LiveSession, action: str, detail: dict[str, Any]) -> None:
+        """An audit entry for a platform's live view (like a browser's): who (the
+        platform), which camera, how; a database hiccup never stops the media."""
+        link = session.call.link
+        try:
+            async with self.channels.db.transaction() as db_session:
+                await record(
+                    db_session,
+                    f"platform:{link.config.server_id}",
+                    action,
+                    object_type="camera",
+                    object_id=session.camera_id,
+                    unit_code=session.unit_code,
+                    detail={"platform": link.config.name, "platform_id": link.config.id,
+                            "channel": session.gb_id, **detail},
+                )  # fmt: skip
+        except Exception:
+            log.warning("could not audit %s of camera %s", action, session.camera_id,
+                        exc_info=True)  # fmt: skip
+
     def forget(self, session: LiveSession) -> None:
         self._sessions.pop(session.call_id, None)
         self.dialogs.remove(session.call_id, session)
@@ -418,7 +444,16 @@ class LiveCalls:
         )
         session.answer = answer
         session.answered = True
+        session.unit_code = channel.unit_code
         await call.respond(answer)
+        self.spawn(
+            self.audit(
+                session,
+                "uplink.live.start",
+                {"transport": offer.transport, "destination": f"{offer.address}:{offer.port}",
+                 "stream": offer.stream, "ssrc": offer.ssrc},
+            )
+        )  # fmt: skip
         log.info("live session of camera %s for %s over %s to %s:%s (y=%s)",
                  channel.camera_id, link.config.name, offer.transport,
                  offer.address, offer.port, offer.ssrc)  # fmt: skip

@@ -523,6 +523,8 @@ ZH.update(
         "Case number": "案件编号",
         "No case has this number in your scope.": "您的辖区内没有该编号的案件。",
         "All rooms": "全部房间",
+        "took over the talk-back": "接管了对讲",
+        "Microphone level": "麦克风音量",
         "Page not found": "页面不存在",
         "Back to the home page": "返回首页",
         "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",

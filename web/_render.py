@@ -13,6 +13,7 @@ from aiohttp import web
 
 from core import Permission
 
+from ._charts_cases import fit_label
 from ._context import PRINCIPAL_KEY, USER_KEY, current_session
 from ._i18n import LANGS, language_of, translate
 
@@ -81,6 +82,7 @@ def create_environment(zone: tzinfo | None = None) -> jinja2.Environment:
         value, fmt, zone=shown_in
     )
     environment.globals["zone_key"] = getattr(shown_in, "key", str(shown_in))
+    environment.filters["fit"] = fit_label
     for name in sources:
         environment.get_template(name)
     return environment

@@ -23,7 +23,7 @@ def _free_base() -> int:
 
 
 async def test_demo_registers_to_the_simulated_platform(
-    aiohttp_client, app_settings: Settings
+    app_settings: Settings, aiohttp_client
 ) -> None:  # type: ignore[no-untyped-def]
     from gateway import create_app
 

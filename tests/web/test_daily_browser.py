@@ -183,3 +183,24 @@ async def test_a_session_offers_the_units_mediators_and_the_timeline_names_peopl
         assert "user:" not in timeline and "session " not in timeline
         actors = await page.get_by_test_id("event-actor").all_inner_texts()
         assert actors and all("hpxc.mediator" in a and not a.startswith("user") for a in actors)
+
+
+async def test_chart_labels_stay_left_of_their_bars_in_both_languages(base: str) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await sign_in(page, base, "hpx.mediator")
+        await intake(page, base, "劳资纠纷")
+        for lang in ("en", "zh-CN"):
+            await page.goto(f"{base}/ledger?lang={lang}")
+            for chart in ("chart-types", "chart-funnel", "chart-kpi"):
+                rights = await page.eval_on_selector_all(
+                    f"svg[data-testid={chart}] text[font-size='12']",
+                    "labels => labels.map(t => { const b = t.getBBox(); return b.x + b.width; })",
+                )
+                assert rights, chart
+                assert max(rights) <= 130, (lang, chart, rights)  # the bars start at x=130
+            ticks = await page.eval_on_selector_all(
+                "svg[data-testid=chart-trend] text[text-anchor=end]",
+                "texts => texts.map(t => t.textContent)",
+            )
+            assert ticks and all(t.isdigit() for t in ticks), ticks
