@@ -546,6 +546,7 @@ ZH.update(
         "The unit file was not imported": "单位文件未导入",
         "error.bad_unit_file": "单位文件有误，未导入任何单位。",
         "error.already_initialized": "网关已初始化。",
+        "error.database_unavailable": "数据库连接中断，请稍后重试。",
     }
 )
 
@@ -631,6 +632,8 @@ ZH.update(
 _MEETINGS_ZH = {
     "Video meetings": "视频会议",
     "Today's and the next meetings": "今日及近期会议",
+    "Meeting minutes": "会议纪要",
+    "Saved": "已保存",
     "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
     "Calendar feed (ICS)": "订阅日历（ICS）",
     "Link copied": "链接已复制",
