@@ -546,6 +546,7 @@ ZH.update(
         "The unit file was not imported": "单位文件未导入",
         "error.bad_unit_file": "单位文件有误，未导入任何单位。",
         "error.already_initialized": "网关已初始化。",
+        "error.database_unavailable": "数据库连接中断，请稍后重试。",
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 from collections.abc import AsyncIterator
@@ -105,10 +106,15 @@ def _metrics_answer(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/openapi.json")
 async def openapi(request: web.Request) -> web.StreamResponse:
+    # The installed version is read from the package metadata on disk: off the loop.
+    current = await asyncio.to_thread(_installed_version)
+    return web.json_response(openapi_document(request.app[OPERATIONS], current))
+
+
+def _installed_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        current = version("zongzhi-gateway")
+        return version("zongzhi-gateway")
     except PackageNotFoundError:
-        current = "0.0.0+local"
-    return web.json_response(openapi_document(request.app[OPERATIONS], current))
+        return "0.0.0+local"
