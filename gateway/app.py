@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
         live=app[LIVE].settings,
         cameras=app[CAMERAS],
         sessions=app[LIVE],
+        recorder=app[RECORDINGS],
     )
     app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)

@@ -32,12 +32,16 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 from av.audio.frame import AudioFrame
+from av.audio.resampler import AudioResampler
 from av.video.frame import VideoFrame
 
+from camera_registry import StreamHub
 from core import Principal
+from media import MediaFrame, TrackInfo, g711_encode
 from meetings._camera import PcmTrack
 from meetings._compose import Composer, CompositeEncoder, EncodedFrame, TileContent
 from meetings._errors import InvalidMeetingInputError
@@ -77,6 +81,7 @@ class RoomSettings:
     max_participants: int = 32
     gate_dbfs: float = -45.0
     max_speakers: int = 4
+    record: bool = True  # record the composite and the mix (through ``recordings``)
 
 
 @dataclass(eq=False)
@@ -120,6 +125,17 @@ class RollCallState:
     site: str
     called_at: float  # time.time()
     answered_at: float | None = None
+
+
+_RECORDING = "\x00recording"  # the key of the recording's audio among the payloads
+
+
+def _pcm_frame(samples: Any, pts: int) -> AudioFrame:
+    frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = RATE
+    frame.pts = pts
+    frame.time_base = Fraction(1, RATE)
+    return frame
 
 
 class KeyframePolicy:
@@ -196,6 +212,19 @@ class Room:
         self._candidate: str | None = None
         self._candidate_at = 0.0
         self._orphans: set[asyncio.Task[None]] = set()  # leaves started by the room itself
+        #: the composite and the whole mix as a stream hub: what the recording reads
+        self.hub = StreamHub(f"meeting:{occurrence_id}")
+        self.hub.set_tracks(
+            [
+                TrackInfo(
+                    "video", "H264", 96, 90_000, 0, "", "recvonly", {"packetization-mode": "1"}
+                ),
+                TrackInfo("audio", "PCMU", 0, 8000, 1, "", "recvonly"),
+            ]
+        )
+        self._narrow = AudioResampler(format="s16", layout="mono", rate=8000)
+        self._narrow_ts = 0
+        self.recording_id: str | None = None
         self.admitted: set[str] = set()  # usernames the chair let into the locked room
         self.rollcall: RollCallState | None = None
         self.tour_interval: float | None = None
@@ -227,6 +256,7 @@ class Room:
         self._video_pool.shutdown(wait=True, cancel_futures=True)
         self._audio_pool.shutdown(wait=True, cancel_futures=True)
         self._encoder.close()
+        self.hub.close(reason)
 
     @property
     def closed(self) -> bool:
@@ -574,10 +604,17 @@ class Room:
                 except RuntimeError:
                     return  # the pool shut down: the room is closing
                 self.pictures += 1
+                arrival = time.monotonic()
                 for frame in encoded:
                     for p in list(self.participants.values()):
                         if p.video_out is not None:
                             p.video_out.queue.push(frame)
+                    # the recording (and anything else that reads a hub) gets it too
+                    self.hub.publish(
+                        MediaFrame(
+                            "video", "H264", 90_000, frame.pts, frame.keyframe, frame.data, arrival
+                        )
+                    )
             delay = deadline - loop.time()
             if delay < -period:
                 deadline = loop.time()  # behind (a slow machine): skip, do not burst
@@ -621,6 +658,13 @@ class Room:
         # A speaker's own encoder goes when it stops speaking; it starts afresh next time.
         for key in [k for k in self._opus if k != "shared" and k not in plan.own]:
             del self._opus[key]
+        # The whole meeting's sound (what a silent site hears) for the recording: G.711.
+        narrow = [
+            out.to_ndarray().reshape(-1)
+            for out in self._narrow.resample(_pcm_frame(plan.shared, pts))
+        ]
+        if narrow:
+            payloads[_RECORDING] = g711_encode(np.concatenate(narrow).astype(np.int16), "PCMU")
         return plan, payloads
 
     async def _audio_loop(self) -> None:
@@ -653,6 +697,20 @@ class Room:
                     and call.participant in plan.speakers
                 ):
                     self.answer_rollcall(call.participant, how="voice")
+                recorded = payloads.pop(_RECORDING, b"")
+                if recorded:
+                    self.hub.publish(
+                        MediaFrame(
+                            "audio",
+                            "PCMU",
+                            8000,
+                            self._narrow_ts,
+                            False,
+                            recorded,
+                            time.monotonic(),
+                        )
+                    )
+                    self._narrow_ts += len(recorded)
                 for pid, payload in payloads.items():
                     p = self.participants.get(pid)
                     if p is not None and p.audio_out is not None:

@@ -15,7 +15,14 @@ import time
 from dataclasses import dataclass
 
 from camera_registry import CameraManager, CameraNotFoundError
-from core import Permission, PermissionDeniedError, Principal, UnavailableError, authorize
+from core import (
+    SYSTEM,
+    Permission,
+    PermissionDeniedError,
+    Principal,
+    UnavailableError,
+    authorize,
+)
 from meetings._camera import CameraFeed
 from meetings._control import apply_control, apply_self
 from meetings._errors import (
@@ -25,8 +32,10 @@ from meetings._errors import (
     NotChairError,
     RoomLockedError,
 )
+from meetings._inputs import OccurrenceView
 from meetings._room import EventSink, Participant, Room, RoomSettings
 from meetings._service import MeetingService
+from recordings import RecordingService
 from sessions import CameraRef, FloorHolder, LiveSessions, LiveSettings
 
 __all__ = ["JoinAnswer", "MeetingRooms"]
@@ -56,12 +65,15 @@ class MeetingRooms:
         live: LiveSettings | None = None,
         cameras: CameraManager | None = None,
         sessions: LiveSessions | None = None,
+        recorder: RecordingService | None = None,
     ) -> None:
         self.service = service
         #: the running cameras (room cameras join from their hubs) and the live sessions
         #: whose talk floor a room camera's speaker shares
         self.cameras = cameras
         self.sessions = sessions
+        #: records each room's composite and mix, tied to the occurrence by its events
+        self.recorder = recorder
         self.node_id = node_id
         self.settings = settings or RoomSettings()
         self.live = live or LiveSettings()
@@ -92,7 +104,7 @@ class MeetingRooms:
         name = (site or "").strip() or await self.service.site_name(principal)
         if len(name) > MAX_SITE or any(ord(c) < 32 for c in name):
             raise InvalidMeetingInputError(f"site must be a name of at most {MAX_SITE} characters")
-        room = await self._room_for(view.id, view.chair, view.node_id)
+        room = await self._room_for(view)
         if room.locked and principal.name != view.chair and principal.name not in room.admitted:
             raise RoomLockedError(
                 "the chair has locked the meeting room; ask the chair to unlock it or to admit you"
@@ -100,7 +112,8 @@ class MeetingRooms:
         participant, sdp = await room.join(principal, name, offer)
         return JoinAnswer(view.id, participant.id, participant.site, sdp)
 
-    async def _room_for(self, occurrence_id: str, chair: str, node_id: str | None) -> Room:
+    async def _room_for(self, view: OccurrenceView) -> Room:
+        occurrence_id, chair, node_id = view.id, view.chair, view.node_id
         async with self._opening:
             if self._closed:
                 raise MeetingStateError("the gateway is shutting down; join again in a moment")
@@ -119,7 +132,47 @@ class MeetingRooms:
                 room.start()
                 self._rooms[occurrence_id] = room
                 log.info("meeting room opened", extra={"meeting": occurrence_id})
+                await self._start_recording(room, view)
             return room
+
+    async def _start_recording(self, room: Room, view: OccurrenceView) -> None:
+        """Record the composite and the mix while the room is open (the meeting's record);
+        a recording that cannot start is logged and noted, the meeting goes on."""
+        if self.recorder is None or not self.settings.record:
+            return
+        try:
+            row = await self.recorder.start_stream(
+                SYSTEM,
+                room.hub,
+                source=f"meeting:{view.id}",
+                unit_code=view.unit,
+                reason=f"视频会议「{view.title}」{view.local_start}，主持人 {view.chair}",
+            )
+        except Exception as exc:
+            log.exception("the meeting could not be recorded", extra={"meeting": view.id})
+            await self.service.record_event(
+                view.id, "recording", detail={"state": "failed", "error": str(exc)[:200]}
+            )
+            return
+        room.recording_id = row.id
+        await self.service.record_event(
+            view.id, "recording", detail={"state": "started", "recording": row.id}
+        )
+
+    async def _stop_recording(self, room: Room, reason: str) -> None:
+        rid, room.recording_id = room.recording_id, None
+        if rid is None or self.recorder is None:
+            return
+        try:
+            row = await self.recorder.stop_recording(SYSTEM, rid, reason)
+        except Exception:
+            log.exception("the meeting's recording did not stop cleanly", extra={"recording": rid})
+            return
+        await self.service.record_event(
+            room.occurrence_id,
+            "recording",
+            detail={"state": "stopped", "recording": rid, "segments": row.segment_count},
+        )
 
     def _recorder(self, occurrence_id: str) -> EventSink:
         service = self.service
@@ -160,7 +213,7 @@ class MeetingRooms:
                 f"camera {camera_id} is not running on this gateway process"
             ) from None
         authorize(principal, Permission.CAMERA_TALK, spec.unit_code)
-        room = await self._room_for(view.id, view.chair, view.node_id)
+        room = await self._room_for(view)
         if any(p.camera_id == camera_id for p in room.participants.values()):
             raise MeetingStateError("this camera is in the meeting already")
         client = cameras.ingest(camera_id).client
@@ -288,6 +341,7 @@ class MeetingRooms:
     async def end(self, occurrence_id: str, reason: str = "the meeting ended") -> None:
         room = self._rooms.pop(occurrence_id, None)
         if room is not None:
+            await self._stop_recording(room, reason)
             await room.close(reason)
             log.info("meeting room closed", extra={"meeting": occurrence_id, "reason": reason})
 
@@ -296,4 +350,6 @@ class MeetingRooms:
         async with self._opening:
             self._closed = True
             rooms, self._rooms = list(self._rooms.values()), {}
-        await asyncio.gather(*(room.close("the gateway is shutting down") for room in rooms))
+        reason = "the gateway is shutting down"
+        await asyncio.gather(*(self._stop_recording(room, reason) for room in rooms))
+        await asyncio.gather(*(room.close(reason) for room in rooms))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from camera_registry import CameraManager
+from camera_registry import CameraManager, StreamHub
 from core import SYSTEM, Database, Permission, Principal, authorize, record
 
 from ._access import existing_row, visible_row
@@ -162,6 +162,75 @@ class Recorder:
                 state=lambda: ingest.state,
                 on_event=self._events.put_nowait,
                 opening_gap=self._resume_gaps.pop(camera_id, None),
+            )
+            await writer.start()
+            self.writers[rid] = writer
+        return row
+
+    async def start_stream(
+        self,
+        actor: Principal,
+        hub: StreamHub,
+        *,
+        source: str,
+        unit_code: str,
+        reason: str,
+        mode: RecordingMode = RecordingMode.MANUAL,
+    ) -> RecordingRow:
+        """Record a stream that is not a camera's — a meeting's composite and mix — with
+        the same segments, hashes and signed manifest.  ``source`` names it in the
+        manifest (``meeting:3-20261204``); the caller has decided ``actor`` may record it.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise InvalidRangeError("say why the recording starts (a reason is required)")
+        if source.isdigit():
+            raise InvalidRangeError(
+                "a stream that is not a camera is named by a non-numeric source"
+            )
+        key = self.archive.signing_key()
+        async with self._lock:
+            for writer in self.writers.values():
+                if writer.hub is hub and writer.running:
+                    raise RecordingConflictError(
+                        f"{source} is already recording ({writer.recording_id})"
+                    )
+            now = datetime.now(UTC)
+            rid = new_recording_id(now)
+            manifest = Manifest(
+                recording_id=rid,
+                camera_id=source,
+                unit_code=unit_code,
+                room_id=None,
+                started_at=now,
+                started_by=actor.actor,
+                reason=reason,
+                policy=mode.value,
+                key_id=key.key_id,
+            )
+            root = self.archive.root
+            directory = recording_dir(root, rid)
+            files = await asyncio.to_thread(RecordingFiles.create, directory, manifest, key)
+            async with self.db.transaction() as session:
+                row = await index_manifest(
+                    session, manifest, str(directory.relative_to(root)), state="recording"
+                )
+                row.node_id = self.node_id or None
+                await record(
+                    session,
+                    actor,
+                    "recording.start",
+                    object_type="recording",
+                    object_id=rid,
+                    unit_code=unit_code,
+                    detail={"source": source, "reason": reason, "mode": mode.value},
+                )
+            writer = RecordingWriter(
+                hub,
+                files,
+                segment_seconds=self.settings.segment_seconds,
+                gap_after=self.settings.gap_after,
+                on_event=self._events.put_nowait,
             )
             await writer.start()
             self.writers[rid] = writer

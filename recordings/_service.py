@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from camera_registry import CameraManager
+from camera_registry import CameraManager, StreamHub
 from core import SYSTEM, Database, Principal
 
 from ._archive import RecordingArchive
@@ -102,6 +102,20 @@ class RecordingService:
         self, actor: Principal, recording_id: str, reason: str
     ) -> RecordingRow:
         return await self.recorder.stop_recording(actor, recording_id, reason)
+
+    async def start_stream(
+        self,
+        actor: Principal,
+        hub: StreamHub,
+        *,
+        source: str,
+        unit_code: str,
+        reason: str,
+    ) -> RecordingRow:
+        """Record a stream that is not a camera's (a meeting): see :meth:`Recorder.start_stream`."""
+        return await self.recorder.start_stream(
+            actor, hub, source=source, unit_code=unit_code, reason=reason
+        )
 
     async def take_over(self, camera_id: int, previous: str, reason: str) -> None:
         """The camera was run by another gateway process: see :meth:`Recorder.take_over`."""
