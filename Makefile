@@ -74,6 +74,7 @@ bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md; ~25 mi
 	$(PY) -m bench.bench_live
 	$(PY) -m bench.bench_recordings
 	$(PY) -m bench.bench_cases
+	$(PY) -m bench.bench_uplink --gst 1 10 20 40 --sip 2000
 
 clean: ## remove the venv, stamps and caches (not the data directory)
 	rm -rf $(VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache *.egg-info

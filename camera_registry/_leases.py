@@ -176,6 +176,14 @@ class CameraLeases:
     def is_local(self, camera_id: int) -> bool:
         return camera_id in self.manager
 
+    async def node_url(self, node_id: str) -> str | None:
+        """The URL siblings reach a live gateway process at (None if it is not live)."""
+        if node_id not in self._live:
+            return None
+        async with self.db.read() as session:
+            node = await session.get(GatewayNode, node_id)
+        return node.url if node is not None and node.url else None
+
     @property
     def live_nodes(self) -> frozenset[str]:
         """The gateway processes that renewed in time, as of the last round (this one too)."""

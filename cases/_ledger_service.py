@@ -187,15 +187,21 @@ class LedgerService:
         async with self.db.transaction() as session:
             return await trend_sql(session, unit, months, as_of=self.today(), config=self.config)
 
-    async def board(self, actor: Principal, month: Month) -> list[ReportRow]:
-        """Townships and villages in scope with the state of their report for ``month``."""
-        authorize(actor, Permission.LEDGER_READ, actor.unit_code)
+    async def board(
+        self, actor: Principal, month: Month, unit: str | None = None
+    ) -> list[ReportRow]:
+        """Townships and villages under ``unit`` (default: the actor's) with the state of
+        their report for ``month``."""
+        root = unit or actor.unit_code
+        authorize(actor, Permission.LEDGER_READ, root)
         today = self.today()
         async with self.db.transaction() as session:
+            if await session.get(Unit, root) is None:
+                raise NotFoundError(f"no unit {root}", code="unit_not_found")
             units = list(
                 await session.scalars(
                     select(Unit)
-                    .where(in_subtree(Unit.code, actor.unit_code), Unit.level != Level.COUNTY.value)
+                    .where(in_subtree(Unit.code, root), Unit.level != Level.COUNTY.value)
                     .order_by(Unit.code)
                 )
             )
@@ -212,17 +218,17 @@ class LedgerService:
                 )
             }
         rows = []
-        for unit in units:
-            submitted_at, versions = firsts.get(unit.code, (None, 0))
+        for row in units:
+            submitted_at, versions = firsts.get(row.code, (None, 0))
             submitted_on = china_date(submitted_at) if submitted_at else None
             status = report_status(
                 month, submitted_on=submitted_on, today=today, due_day=self.due_day
             )
             rows.append(
                 ReportRow(
-                    unit.code,
-                    unit.name,
-                    unit.level,
+                    row.code,
+                    row.name,
+                    row.level,
                     status,
                     date(month.year, month.month, self.due_day),
                     submitted_on,

@@ -7,10 +7,19 @@ from ._accounts import (
     NewToken,
     SessionChange,
     SignedIn,
+    SignInThrottledError,
     principal_of,
 )
 from ._audit import AuditBreak, in_scope, record, verify_chain
-from ._authz import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, can
+from ._authz import (
+    ROLE_PERMISSIONS,
+    Permission,
+    Principal,
+    Role,
+    authorize,
+    authorize_visible,
+    can,
+)
 from ._db import Base, Database, UTCDateTime, utcnow
 from ._install import initialize
 from ._migrate import SchemaNotCurrentError, check_schema, migrate
@@ -41,6 +50,7 @@ from .errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     UnavailableError,
 )
 
@@ -75,6 +85,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "Principal",
+    "RateLimitedError",
     "RestreamSettings",
     "Role",
     "Room",
@@ -85,6 +96,7 @@ __all__ = [
     "SecuritySettings",
     "SessionChange",
     "Settings",
+    "SignInThrottledError",
     "SignedIn",
     "StaffMember",
     "StorageSettings",
@@ -101,6 +113,7 @@ __all__ = [
     "WebRtcSettings",
     "WebSession",
     "authorize",
+    "authorize_visible",
     "build_tree",
     "can",
     "check_schema",

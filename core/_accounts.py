@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,14 +15,28 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._audit import record
-from ._authz import Permission, Principal, Role, authorize
+from ._authz import Permission, Principal, Role, authorize, authorize_visible
 from ._db import Database, utcnow
 from ._models import ApiToken, Unit, User, WebSession
 from ._passwords import PasswordPolicy, hash_password, verify_password
 from ._settings import SecuritySettings
-from .errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from ._throttle import SignInThrottle
+from .errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    RateLimitedError,
+)
 
-__all__ = ["AccountLockedError", "Accounts", "LoginFailedError", "NewToken", "SignedIn"]
+__all__ = [
+    "AccountLockedError",
+    "Accounts",
+    "LoginFailedError",
+    "NewToken",
+    "SignInThrottledError",
+    "SignedIn",
+]
 
 _USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 _TOKEN_PREFIX = "zzg_"
@@ -29,6 +44,17 @@ _TOKEN_PREFIX = "zzg_"
 
 class LoginFailedError(AuthenticationError):
     code = "login_failed"
+
+
+class SignInThrottledError(RateLimitedError):
+    """Too many failed sign-ins from this address or for this name: wait, then retry."""
+
+    code = "login_throttled"
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(f"too many failed sign-ins; wait {seconds} s and try again")
+        self.retry_after = seconds
 
 
 class AccountLockedError(AuthenticationError):
@@ -70,6 +96,23 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+async def _record_throttle(
+    session: AsyncSession, user: User | None, name: str, action: str, remote: str
+) -> None:
+    """Audit an account name entering (``login.throttled``) or leaving its throttle."""
+    if user is not None:
+        await _record_user(session, principal_of(user), user, action, {"remote": remote})
+        return
+    await record(
+        session,
+        f"anonymous:{name[:64]}",
+        action,
+        object_type="user",
+        object_id=name[:64],
+        detail={"remote": remote},
+    )
+
+
 async def _record_user(
     session: AsyncSession,
     actor: Principal,
@@ -103,6 +146,23 @@ class Accounts:
         # costs the same time as a wrong password and does not reveal which accounts exist.
         self._dummy_hash: str | None = None
         self._token_seen: dict[int, float] = {}  # token id → monotonic time of last record
+        self.throttle = SignInThrottle(account_free=security.lockout_threshold)
+        self.clock = time.monotonic
+        #: key of the trusted-device cookies (set from secret.key by the app; a random
+        #: per-process key until then, so that no cookie is trusted by a guessable key)
+        self.device_key = secrets.token_bytes(32)
+
+    def device_token(self, username: str) -> str:
+        """The trusted-device cookie a browser gets when ``username`` signs in on it."""
+        name = username.strip().lower()
+        mac = hmac.new(self.device_key, name.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{name}:{mac}"
+
+    def trusts(self, username: str, token: str | None) -> bool:
+        """Whether ``token`` is this account's trusted-device cookie."""
+        return bool(token) and hmac.compare_digest(
+            (token or "").encode(), self.device_token(username).encode()
+        )
 
     # -- personal accounts -------------------------------------------------------------
 
@@ -157,9 +217,10 @@ class Accounts:
 
     async def get_user(self, session: AsyncSession, actor: Principal, username: str) -> User:
         user = await session.scalar(select(User).where(User.username == username.lower()))
+        missing = NotFoundError(f"no user named {username}", code="user_not_found")
         if user is None:
-            raise NotFoundError(f"no user named {username}", code="user_not_found")
-        authorize(actor, Permission.USER_MANAGE, user.unit_code)
+            raise missing
+        authorize_visible(actor, Permission.USER_MANAGE, user.unit_code, missing)
         return user
 
     async def set_password(
@@ -175,8 +236,17 @@ class Accounts:
         await _record_user(session, actor, user, "user.password_reset")
 
     async def change_own_password(
-        self, session: AsyncSession, user_id: int, old: str, new: str
+        self,
+        session: AsyncSession,
+        user_id: int,
+        old: str,
+        new: str,
+        *,
+        keep_session: str | None = None,
     ) -> None:
+        """Change your own password; every other browser session of yours ends (whoever
+        knew the old password may be signed in there), the one making the change
+        (``keep_session``, its id hash) stays."""
         user = await session.get(User, user_id)
         if user is None or user.disabled:
             raise AuthenticationError("your account no longer exists or is disabled")
@@ -189,7 +259,17 @@ class Accounts:
         self.policy.check(new, user.username)
         user.password_hash = await asyncio.to_thread(hash_password, new)
         user.password_changed_at = utcnow()
-        await _record_user(session, principal_of(user), user, "user.password_change")
+        others = delete(WebSession).where(WebSession.user_id == user.id)
+        if keep_session is not None:
+            others = others.where(WebSession.id_hash != keep_session)
+        ended = getattr(await session.execute(others), "rowcount", 0)
+        await _record_user(
+            session,
+            principal_of(user),
+            user,
+            "user.password_change",
+            {"other_sessions_ended": int(ended or 0)},
+        )
 
     async def set_disabled(
         self, session: AsyncSession, actor: Principal, username: str, disabled: bool
@@ -206,8 +286,14 @@ class Accounts:
         return user
 
     async def sign_in(
-        self, db: Database, username: str, password: str, *, remote: str = ""
-    ) -> SignedIn | AuthenticationError:
+        self,
+        db: Database,
+        username: str,
+        password: str,
+        *,
+        remote: str = "",
+        device: str | None = None,
+    ) -> SignedIn | AuthenticationError | SignInThrottledError:
         """Check a password and, when it is right, open a browser session.
 
         Three steps so that the ~50 ms argon2 hash never runs inside a write transaction
@@ -218,18 +304,27 @@ class Accounts:
         audit entry, and the new session.
 
         A failure is *returned*, not raised, once its count and audit entry are committed.
+
+        Failures are throttled, not locked out (:mod:`core._throttle`): too many from an
+        address or for a name, and the next attempt must wait; ``device`` is the browser's
+        trusted-device cookie, which exempts it from its own account's throttle.  Unknown
+        name, wrong password, disabled or (formerly) locked account: one answer, after
+        the same argon2 work.
         """
         name = username.strip().lower()
+        trusted = self.trusts(name, device)
+        wait = self.throttle.wait(remote, name, self.clock(), trusted=trusted)
+        if wait > 0:
+            return SignInThrottledError(wait)
         async with db.read() as session:
             found = await session.scalar(select(User).where(User.username == name))
             checked_hash = None
             if found is not None and not found.disabled:
-                locked = found.locked_until is not None and found.locked_until > utcnow()
-                checked_hash = None if locked else found.password_hash
+                checked_hash = found.password_hash
         if checked_hash is not None:
             ok = await asyncio.to_thread(verify_password, checked_hash, password)
         else:
-            # Unknown, disabled or locked: the same work as a wrong password, so the answer's
+            # Unknown or disabled: the same work as a wrong password, so the answer's
             # timing does not tell which accounts exist.
             if self._dummy_hash is None:
                 self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(8))
@@ -238,7 +333,11 @@ class Accounts:
         async with db.transaction() as session:
             outcome = await self._record_sign_in(session, username, checked_hash, ok, remote=remote)
             if isinstance(outcome, AuthenticationError):
+                if self.throttle.failure(remote, name, self.clock()):
+                    await _record_throttle(session, found, name, "login.throttled", remote)
                 return outcome
+            if self.throttle.success(remote, name):
+                await _record_throttle(session, outcome, name, "login.unthrottled", remote)
             secret, row = await self.open_session(session, outcome)
         return SignedIn(outcome, secret, row)
 
@@ -266,22 +365,16 @@ class Accounts:
                 detail={"remote": remote, "reason": "unknown or disabled"},
             )
             return LoginFailedError("wrong username or password")
-        if user.locked_until is not None and user.locked_until > now:
-            await _record_user(
-                session, principal_of(user), user, "login.locked", {"remote": remote}
-            )
-            return AccountLockedError(user.locked_until)
+        # A lock set by an earlier version (lockouts are gone: see core._throttle) keeps
+        # its account closed until it ends, with the same answer as a wrong password.
+        locked = user.locked_until is not None and user.locked_until > now
         # A password set while the hash was being checked: the check was of the old one.
-        if not ok or checked_hash != user.password_hash:
+        if locked or not ok or checked_hash != user.password_hash:
             user.failed_logins += 1
             detail: dict[str, object] = {"remote": remote, "failures": user.failed_logins}
-            if user.failed_logins >= self.security.lockout_threshold:
-                user.locked_until = now + timedelta(minutes=self.security.lockout_minutes)
-                user.failed_logins = 0
-                detail["locked_until"] = user.locked_until.isoformat()
+            if locked:
+                detail["locked_until"] = user.locked_until.isoformat()  # type: ignore[union-attr]
             await _record_user(session, principal_of(user), user, "login.failed", detail)
-            if user.locked_until is not None and user.locked_until > now:
-                return AccountLockedError(user.locked_until)
             return LoginFailedError("wrong username or password")
         user.failed_logins, user.locked_until = 0, None
         await _record_user(session, principal_of(user), user, "login", {"remote": remote})
@@ -401,9 +494,10 @@ class Accounts:
         self, session: AsyncSession, actor: Principal, token_id: int
     ) -> ApiToken:
         token = await session.get(ApiToken, token_id)
+        missing = NotFoundError(f"no machine account with id {token_id}", code="token_not_found")
         if token is None:
-            raise NotFoundError(f"no machine account with id {token_id}", code="token_not_found")
-        authorize(actor, Permission.TOKEN_MANAGE, token.unit_code)
+            raise missing
+        authorize_visible(actor, Permission.TOKEN_MANAGE, token.unit_code, missing)
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             await record(

@@ -12,9 +12,17 @@ from enum import StrEnum
 from typing import Literal
 
 from ._units import Level, contains, level_of
-from .errors import PermissionDeniedError
+from .errors import GatewayError, PermissionDeniedError
 
-__all__ = ["ROLE_PERMISSIONS", "Permission", "Principal", "Role", "authorize", "can"]
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "Permission",
+    "Principal",
+    "Role",
+    "authorize",
+    "authorize_visible",
+    "can",
+]
 
 
 class Role(StrEnum):
@@ -116,6 +124,17 @@ def can(principal: Principal, permission: Permission, unit_code: str) -> bool:
     if principal.kind == "system":
         return True
     return principal.has(permission) and contains(principal.unit_code, unit_code)
+
+
+def authorize_visible(
+    principal: Principal, permission: Permission, unit_code: str, missing: GatewayError
+) -> None:
+    """:func:`authorize` for an object looked up by id: one outside the caller's scope is
+    ``missing`` (the caller's "no such object" error), exactly as if it did not exist, so
+    that ids cannot be probed; inside the scope a role without ``permission`` gets 403."""
+    if principal.kind != "system" and not contains(principal.unit_code, unit_code):
+        raise missing
+    authorize(principal, permission, unit_code)
 
 
 def authorize(principal: Principal, permission: Permission, unit_code: str) -> None:

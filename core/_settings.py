@@ -38,6 +38,9 @@ class HttpSettings:
     tls_key: Path | None = None
     #: Largest request body accepted, in bytes.
     max_body: int = 1 << 20
+    #: ``/metrics`` for a scraper on another machine: it sends ``Authorization: Bearer
+    #: <this>`` (``GATEWAY_HTTP_METRICS_TOKEN``).  Empty: ``/metrics`` answers loopback only.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "UnavailableError",
 ]
 
@@ -63,6 +64,13 @@ class ConflictError(GatewayError):
     """The request clashes with the current state: a held talk floor, a duplicate (HTTP 409)."""
 
     code = "conflict"
+
+
+class RateLimitedError(GatewayError):
+    """Too many attempts: wait ``retry_after`` seconds (HTTP 429 with Retry-After)."""
+
+    code = "rate_limited"
+    retry_after: float = 1.0
 
 
 class UnavailableError(GatewayError):

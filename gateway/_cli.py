@@ -35,7 +35,13 @@ from core import (
 
 from . import _cli_recordings
 from ._demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
-from ._demo_cameras import DemoFleet, register_demo_cameras, start_demo_fleet
+from ._demo_cameras import (
+    DemoFleet,
+    register_demo_cameras,
+    register_demo_platform,
+    start_demo_fleet,
+)
+from ._files import secure_data_dir
 from ._logging import configure_logging
 from ._tls import lan_names, self_signed_certificate
 from ._workers import run_worker, supervise
@@ -196,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log.level, settings.log.format)
-    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.storage.data_dir)  # umask 077, data directory 0700
     try:
         return _dispatch(args, settings)
     except GatewayError as exc:
@@ -279,6 +285,8 @@ def _serve_with(
                 if fleet is not None:
                     added = await register_demo_cameras(db, box, fleet)
                     print(f"demo cameras: {len(fleet.cameras)} simulated, {added} newly registered")
+                    if await register_demo_platform(db, box, fleet):
+                        print("demo upper platform (GB/T 28181, simulated) added: 上级平台")
             return 0
 
         asyncio.run(_with_db(settings, prepare, check=False))

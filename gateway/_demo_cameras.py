@@ -24,11 +24,22 @@ from camera_registry import (
     CameraRegistry,
     OnvifAddress,
 )
-from core import SYSTEM, Database, Room, SecretBox
+from core import SYSTEM, Database, Principal, Role, Room, SecretBox
 from core.errors import UnavailableError
 from gateway._workers import die_with_parent
+from uplink import PlatformChanges, PlatformConfig, PlatformStore, root_unit_code
 
-__all__ = ["DemoFleet", "register_demo_cameras", "start_demo_fleet"]
+__all__ = [
+    "DEMO_PLATFORM_PASSWORD",
+    "DemoFleet",
+    "register_demo_cameras",
+    "register_demo_platform",
+    "start_demo_fleet",
+]
+
+#: The simulated upper platform's SIP password (demo only).
+DEMO_PLATFORM_PASSWORD = "Xueliang-demo-2026"
+DEMO_PLATFORM_NAME = "演示雪亮平台（模拟）"
 
 log = logging.getLogger("gateway.demo")
 
@@ -67,6 +78,12 @@ def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
         str(base_port),
         "--discovery-port",
         "0",
+        # a simulated upper platform (雪亮平台) the demo gateway registers to over GB/T 28181
+        "--platform",
+        "--platform-port",
+        str(base_port - 1),
+        "--platform-password",
+        DEMO_PLATFORM_PASSWORD,
     ]
     # the simulator dies with the gateway, even a killed one: no orphan keeps the ports
     process = subprocess.Popen(
@@ -132,3 +149,39 @@ async def _register_in_free_rooms(registry: CameraRegistry, db: Database, fleet:
             continue
         registered += 1
     return registered
+
+
+async def register_demo_platform(db: Database, secrets: SecretBox, fleet: DemoFleet) -> bool:
+    """Point the demo at the simulator's upper platform (added once, its port kept up to
+    date); True when it was added now."""
+    info = fleet.endpoints.get("platform")
+    if not info:
+        return False
+    store = PlatformStore(db, secrets)
+    root = await root_unit_code(db)
+    if root is None:
+        return False
+    admin = Principal("system", 0, "gateway", root, Role.ADMIN)
+    for row in await store.platforms(admin):
+        if row.name == DEMO_PLATFORM_NAME:
+            if row.port != int(info["port"]) or row.host != info["host"]:
+                changes = PlatformChanges(host=str(info["host"]), port=int(info["port"]))
+                await store.update(admin, row.id, changes)
+            return False
+    await store.create(
+        admin,
+        PlatformConfig(
+            id=0,
+            name=DEMO_PLATFORM_NAME,
+            unit_code=root,
+            server_id=str(info["server_id"]),
+            domain=str(info["domain"]),
+            host=str(info["host"]),
+            port=int(info["port"]),
+            transport="udp",
+            username="",
+            password=str(info["password"]),
+            keepalive_interval=30,
+        ),
+    )
+    return True

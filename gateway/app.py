@@ -55,12 +55,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app[METRICS] = HttpMetrics.create(CollectorRegistry())
     # The key file is created on first start: a one-off 32-byte file, read before serving.
     app[SECRETS] = SecretBox.from_data_dir(settings.storage.data_dir)
+    # trusted-device cookies hold across restarts and every process of a deployment
+    app[ACCOUNTS].device_key = app[SECRETS].derive("sign-in-devices")
     setup_cameras(app, app[SECRETS])
     # Recording needs the running cameras: set CAMERAS before this line.
     recorder = setup_recordings(app, settings)
     app[CASES] = CaseService(app[DB], app[SECRETS], recorder=recorder)
     app[LEDGERS] = LedgerService(app[DB])
-    app[MEETINGS] = MeetingService(app[DB])
+    app[MEETINGS] = MeetingService(app[DB], feed_key=app[SECRETS].derive("meeting-calendar"))
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(cameras_ctx)  # after the database check, before the consumers
     app.cleanup_ctx.append(recordings_ctx)
@@ -87,6 +89,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
         cameras=app[CAMERAS],
         sessions=app[LIVE],
         recorder=app[RECORDINGS],
+        is_live=lambda node: node in app[CAMERA_LEASES].live_nodes,
     )
     app.cleanup_ctx.append(_meetings_ctx)
     setup_web(app)

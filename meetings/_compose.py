@@ -66,16 +66,44 @@ class TileContent:
     badges: tuple[str, ...] = ()
 
 
+Plane = np.ndarray[Any, np.dtype[np.uint8]]
+
+
+def _to_planes(bgr: Any) -> tuple[Plane, Plane, Plane]:
+    """A BGR image (even sides) as I420 planes, converted by swscale as the decoded
+    tiles are, so that colours drawn and colours received mean the same."""
+    frame = VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24").reformat(
+        format="yuv420p"
+    )
+    y, u, v = (np.array(_plane(p), dtype=np.uint8) for p in frame.planes)
+    return y, u, v
+
+
+def _yuv(bgr: tuple[int, int, int]) -> tuple[int, int, int]:
+    """One BGR colour in the encoder's YUV."""
+    y, u, v = _to_planes(np.full((2, 2, 3), bgr, dtype=np.uint8))
+    return int(y[0, 0]), int(u[0, 0]), int(v[0, 0])
+
+
 class Composer:
-    """Draws the composite picture (BGR, ``width`` × ``height``)."""
+    """Draws the composite picture straight into the encoder's I420 planes.
+
+    Tiles are scaled by swscale into yuv420p and pasted plane by plane; names and the
+    speaker's outline are drawn on the planes too: no BGR picture and no colour
+    conversion of the whole frame, so composing costs about what scaling the tiles does.
+    """
 
     def __init__(self, width: int, height: int, *, font_path: str | None = None) -> None:
+        if width % 2 or height % 2:
+            raise ValueError("the composite's width and height must be even (4:2:0)")
         self.width = width
         self.height = height
         self._font_path = font_path if font_path is not None else find_cjk_font()
         if self._font_path is None:
             log.warning("no CJK font found: site names on the tiles cannot show Chinese")
-        self._canvas = np.empty((height, width, 3), dtype=np.uint8)
+        self._background = _yuv(_BACKGROUND)
+        self._empty = _yuv(_EMPTY_TILE)
+        self._outline = _yuv(_SPEAKER)
 
     def compose(
         self,
@@ -83,57 +111,104 @@ class Composer:
         contents: Mapping[str, TileContent],
         *,
         speaker: str | None = None,
-    ) -> np.ndarray[Any, np.dtype[np.uint8]]:
-        canvas = self._canvas
-        canvas[:] = _BACKGROUND
+    ) -> VideoFrame:
+        canvas = VideoFrame(self.width, self.height, "yuv420p")
+        planes = [_plane(p) for p in canvas.planes]
+        for plane, value in zip(planes, self._background, strict=True):
+            plane[:] = value
         for tile in tiles:
             content = contents.get(tile.participant)
-            region = canvas[tile.y : tile.y + tile.height, tile.x : tile.x + tile.width]
+            regions = _regions(planes, tile)
             if content is None or content.frame is None:
-                region[:] = _EMPTY_TILE
+                for region, value in zip(regions, self._empty, strict=True):
+                    region[:] = value
             else:
-                region[:] = _fill(content.frame, tile.width, tile.height)
+                for region, source in zip(
+                    regions, _fill(content.frame, tile.width, tile.height), strict=True
+                ):
+                    region[:] = source
             if content is not None:
-                self._label(region, content, tile)
+                self._label(regions, content, tile)
             if tile.participant == speaker and len(tiles) > 1:
-                thickness = max(2, tile.height // 90)
-                cv2.rectangle(
-                    region,
-                    (thickness // 2, thickness // 2),
-                    (tile.width - 1 - thickness // 2, tile.height - 1 - thickness // 2),
-                    _SPEAKER,
-                    thickness,
-                )
+                thickness = max(2, tile.height // 90) & ~1 or 2
+                for index, (region, value) in enumerate(zip(regions, self._outline, strict=True)):
+                    t = thickness if index == 0 else max(1, thickness // 2)
+                    h, w = region.shape
+                    cv2.rectangle(
+                        region, (t // 2, t // 2), (w - 1 - t // 2, h - 1 - t // 2), value, t
+                    )
         return canvas
 
-    def _label(self, region: np.ndarray[Any, Any], content: TileContent, tile: Tile) -> None:
+    def _label(self, regions: list[Plane], content: TileContent, tile: Tile) -> None:
         """The site's name in the tile's top-left corner, its badges (静音, 举手) after it.
 
         Top-left keeps the bottom of the picture — where cameras print their clock and
         time code — untouched."""
         size = max(12, min(tile.height // 12, 36))
-        margin = max(4, size // 3)
-        bitmap, alpha = _text_bitmap(content.label, size, self._font_path, (255, 255, 255), True)
-        _blend(region, bitmap, alpha, margin, margin)
+        margin = max(4, size // 3) & ~1
+        label = _text_planes(content.label, size, self._font_path, (255, 255, 255))
+        _blend_planes(regions, label, margin, margin)
         if content.badges:
-            badge, badge_alpha = _text_bitmap(
-                " ".join(content.badges), size, self._font_path, _HAND, True
-            )
-            _blend(region, badge, badge_alpha, 2 * margin + bitmap.shape[1], margin)
+            badge = _text_planes(" ".join(content.badges), size, self._font_path, _HAND)
+            _blend_planes(regions, badge, (2 * margin + label[0][0].shape[1]) & ~1, margin)
 
 
-def _fill(frame: VideoFrame, width: int, height: int) -> np.ndarray[Any, np.dtype[np.uint8]]:
+def _plane(plane: Any) -> Plane:
+    """A writable numpy view of one plane of a frame (line padding cut off)."""
+    buffer = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    return buffer[:, : plane.width]
+
+
+def _regions(planes: list[Plane], tile: Tile) -> list[Plane]:
+    y, u, v = planes
+    cx, cy, cw, ch = tile.x // 2, tile.y // 2, tile.width // 2, tile.height // 2
+    return [
+        y[tile.y : tile.y + tile.height, tile.x : tile.x + tile.width],
+        u[cy : cy + ch, cx : cx + cw],
+        v[cy : cy + ch, cx : cx + cw],
+    ]
+
+
+def _fill(frame: VideoFrame, width: int, height: int) -> list[Plane]:
     """The frame scaled to cover ``width`` × ``height`` and centre-cropped (no bars, no
-    distortion)."""
+    distortion), as Y, U, V planes."""
     scale = max(width / frame.width, height / frame.height)
-    scaled_w = max(width, int(frame.width * scale + 0.999))
-    scaled_h = max(height, int(frame.height * scale + 0.999))
-    image = np.asarray(
-        frame.reformat(width=scaled_w, height=scaled_h, format="bgr24").to_ndarray(),
-        dtype=np.uint8,
-    )
-    top, left = (scaled_h - height) // 2, (scaled_w - width) // 2
-    return image[top : top + height, left : left + width]
+    scaled_w = max(width, int(frame.width * scale + 0.999) + 1 & ~1)
+    scaled_h = max(height, int(frame.height * scale + 0.999) + 1 & ~1)
+    # AREA: the right filter for shrinking pictures into tiles, and the cheapest good one
+    scaled = frame.reformat(width=scaled_w, height=scaled_h, format="yuv420p", interpolation="AREA")
+    top, left = ((scaled_h - height) // 2) & ~1, ((scaled_w - width) // 2) & ~1
+    y, u, v = (_plane(p) for p in scaled.planes)
+    return [
+        y[top : top + height, left : left + width],
+        u[top // 2 : top // 2 + height // 2, left // 2 : left // 2 + width // 2],
+        v[top // 2 : top // 2 + height // 2, left // 2 : left // 2 + width // 2],
+    ]
+
+
+TextPlanes = tuple[tuple[Plane, Plane, Plane], tuple[Any, Any]]
+
+
+@lru_cache(maxsize=256)
+def _text_planes(
+    text: str, size: int, font_path: str | None, colour: tuple[int, int, int]
+) -> TextPlanes:
+    """``text`` on a translucent dark band as Y, U, V planes with their alphas (full and
+    half resolution), drawn once per name and size."""
+    bgr, alpha = _text_bitmap(text, size, font_path, colour, True)
+    height, width = bgr.shape[0] & ~1, bgr.shape[1] & ~1
+    bgr, alpha = bgr[:height, :width], alpha[:height, :width, 0]
+    y, u, v = _to_planes(bgr)
+    # integer alpha (0…256) so that blending is two multiplies and a shift per pixel
+    full = np.round(alpha * 256).astype(np.uint16)
+    return (y, u, v), (full, np.ascontiguousarray(full[::2, ::2]))
+
+
+def _blend_planes(regions: list[Plane], text: TextPlanes, x: int, y: int) -> None:
+    (ty, tu, tv), (alpha, half) = text
+    _blend(regions[0], ty, alpha, x, y)
+    _blend(regions[1], tu, half, x // 2, y // 2)
+    _blend(regions[2], tv, half, x // 2, y // 2)
 
 
 @lru_cache(maxsize=256)
@@ -159,13 +234,7 @@ def _text_bitmap(
     return bgr, alpha
 
 
-def _blend(
-    region: np.ndarray[Any, Any],
-    bitmap: np.ndarray[Any, Any],
-    alpha: np.ndarray[Any, Any],
-    x: int,
-    y: int,
-) -> None:
+def _blend(region: Plane, bitmap: Any, alpha: Any, x: int, y: int) -> None:
     h = min(bitmap.shape[0], region.shape[0] - max(y, 0))
     w = min(bitmap.shape[1], region.shape[1] - max(x, 0))
     if h <= 0 or w <= 0:
@@ -173,7 +242,8 @@ def _blend(
     x, y = max(x, 0), max(y, 0)
     target = region[y : y + h, x : x + w]
     a = alpha[:h, :w]
-    target[:] = (target * (1.0 - a) + bitmap[:h, :w] * a).astype(np.uint8)
+    mixed = (target.astype(np.uint16) * (256 - a) + bitmap[:h, :w].astype(np.uint16) * a) >> 8
+    target[:] = mixed.astype(np.uint8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,14 +291,14 @@ class CompositeEncoder:
         }
         self._codec = codec
 
-    def encode(
-        self, picture: np.ndarray[Any, np.dtype[np.uint8]], pts: int, *, keyframe: bool
-    ) -> list[EncodedFrame]:
-        frame = VideoFrame.from_ndarray(picture, format="bgr24").reformat(format="yuv420p")
+    def encode(self, picture: VideoFrame, pts: int, *, keyframe: bool) -> list[EncodedFrame]:
+        frame = picture if picture.format.name == "yuv420p" else picture.reformat(format="yuv420p")
         frame.pts = pts
         frame.time_base = Fraction(1, 90_000)
-        if keyframe:
-            frame.pict_type = av.video.frame.PictureType.I
+        # set on every picture: a frame object used twice must not stay an I picture
+        frame.pict_type = (
+            av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
+        )
         out = []
         for packet in self._codec.encode(frame):
             data = bytes(packet)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from camera_registry import CameraManager, CameraNotFoundError
@@ -66,6 +67,7 @@ class MeetingRooms:
         cameras: CameraManager | None = None,
         sessions: LiveSessions | None = None,
         recorder: RecordingService | None = None,
+        is_live: Callable[[str], bool] | None = None,
     ) -> None:
         self.service = service
         #: the running cameras (room cameras join from their hubs) and the live sessions
@@ -74,6 +76,9 @@ class MeetingRooms:
         self.sessions = sessions
         #: records each room's composite and mix, tied to the occurrence by its events
         self.recorder = recorder
+        #: whether a gateway process is alive (a room hosted by a live sibling is not
+        #: taken over here; the web layer forwards to it)
+        self.is_live = is_live or (lambda node: False)
         self.node_id = node_id
         self.settings = settings or RoomSettings()
         self.live = live or LiveSettings()
@@ -120,6 +125,10 @@ class MeetingRooms:
             room = self._rooms.get(occurrence_id)
             if room is None or room.closed:
                 if node_id != self.node_id:
+                    if node_id is not None and self.is_live(node_id):
+                        raise UnavailableError(
+                            "another gateway process hosts this meeting's room; try again"
+                        )
                     # the process that started it is gone (or this one restarted): host here
                     await self.service.host(occurrence_id, self.node_id)
                 room = Room(

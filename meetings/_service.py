@@ -9,7 +9,10 @@ found", the same answer as for a meeting that does not exist.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,6 +52,7 @@ from meetings._errors import (
     MeetingStateError,
     NotChairError,
 )
+from meetings._ics import calendar_ics
 from meetings._inputs import (
     AttendeeView,
     OccurrenceChange,
@@ -98,9 +102,17 @@ def _bad(message: str) -> InvalidMeetingInputError:
 class MeetingService:
     """Schedules and the state of occurrences; the room itself lives in :mod:`meetings._room`."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        feed_key: bytes | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        # signs each person's calendar feed link (a calendar app cannot sign in)
+        self._feed_key = feed_key or secrets.token_bytes(32)
 
     def now(self) -> datetime:
         return self._clock()
@@ -524,6 +536,46 @@ class MeetingService:
         async with self._db.read() as session:
             unit = await session.get(Unit, principal.unit_code)
         return short_name(unit.name) if unit is not None else principal.name
+
+    # ---------------------------------------------------------------- calendar
+    def _feed_mac(self, user: User) -> str:
+        message = f"{user.id}:{user.username}:{user.password_changed_at.isoformat()}"
+        return hmac.new(self._feed_key, message.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def feed_path(self, actor: Principal) -> str:
+        """The secret path of the caller's calendar feed; changing the password renews it."""
+        if actor.kind != "user":
+            raise _bad("calendar feeds are for personal accounts")
+        async with self._db.read() as session:
+            user = await session.get(User, actor.id)
+        if user is None:
+            raise MeetingNotFoundError("no such account")
+        return f"/api/meetings/calendar/{user.id}-{self._feed_mac(user)}.ics"
+
+    async def feed(self, name: str, *, base_url: str) -> str:
+        """The ICS text of the feed named ``<user id>-<mac>``: that person's meetings from
+        two weeks back to eight weeks ahead (404 for a wrong or outdated link)."""
+        user_id, _, mac = name.partition("-")
+        missing = MeetingNotFoundError(
+            "no such calendar; copy the link again from the meetings page"
+        )
+        if not user_id.isdigit():
+            raise missing
+        async with self._db.read() as session:
+            user = await session.get(User, int(user_id))
+        if user is None or user.disabled or not hmac.compare_digest(self._feed_mac(user), mac):
+            raise missing
+        principal = Principal("user", user.id, user.username, user.unit_code, Role(user.role))
+        today = beijing_date(self._clock())
+        views = await self.occurrences(
+            principal, unit=None, start=today - timedelta(days=14), end=today + timedelta(days=56)
+        )
+        return calendar_ics(
+            views,
+            name=f"视频会议 · {user.display_name or user.username}",
+            base_url=base_url,
+            now=self._clock(),
+        )
 
     # -------------------------------------------------------------- attendance
     async def attendance(self, actor: Principal, occurrence_id: str) -> AttendanceReport:

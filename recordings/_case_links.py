@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import Database, Permission, Principal, authorize, record
+from core import Database, Permission, Principal, authorize, authorize_visible, record
 
 from ._access import visible, visible_row
 from ._archive import RecordingArchive
@@ -45,9 +45,10 @@ class CaseLinks:
             row = await visible_row(session, actor, recording_id, Permission.RECORDING_CONTROL)
             unit = await case_unit(session, case_id)
             facts = await case_row(session, case_id)
+            missing = RecordingNotFoundError(f"there is no case {case_id}", code="case_not_found")
             if unit is None or facts is None:
-                raise RecordingNotFoundError(f"there is no case {case_id}", code="case_not_found")
-            authorize(actor, Permission.CASE_WRITE, unit)
+                raise missing
+            authorize_visible(actor, Permission.CASE_WRITE, unit, missing)
             link = await self._link(
                 session, row, case_id, facts.number, actor, note.strip(), start, end
             )

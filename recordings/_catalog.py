@@ -22,7 +22,13 @@ from ._errors import InvalidRangeError, RecordingNotFoundError
 from ._integrity import VerifyReport, verify_recording
 from ._models import RecordingCaseRow, RecordingGapRow, RecordingRow, RecordingSegmentRow
 from ._thumbnail import thumbnail
-from ._views import RecordingPage, TimelineSpan, recording_detail, recording_list
+from ._views import (
+    RecordingPage,
+    TimelineSpan,
+    recording_detail,
+    recording_list,
+    without_case_details,
+)
 
 __all__ = ["MAX_PAGE", "RecordingCatalog"]
 
@@ -62,7 +68,8 @@ class RecordingCatalog:
     async def get(self, actor: Principal, recording_id: str) -> dict[str, Any]:
         async with self.db.read() as session:
             row = await visible_row(session, actor, recording_id)
-            return await recording_detail(session, row)
+            found = await recording_detail(session, row)
+        return found if actor.has(Permission.CASE_READ) else without_case_details(found)
 
     async def search(
         self,
@@ -119,6 +126,8 @@ class RecordingCatalog:
                 )
             ).all()
             found = await recording_list(session, rows)
+        if not actor.has(Permission.CASE_READ):
+            found = [without_case_details(r) for r in found]
         return RecordingPage(int(total or 0), limit, offset, found)
 
     async def timeline(

@@ -26,7 +26,7 @@ import av
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import Database, Permission, Principal, authorize, record
+from core import Database, Permission, Principal, authorize, authorize_visible, record
 
 from ._access import visible, visible_row
 from ._archive import RecordingArchive
@@ -100,9 +100,10 @@ class EvidenceExporter:
         async with self.db.transaction() as session:
             case = await case_row(session, case_id)
             unit = await case_unit(session, case_id)
+            missing = RecordingNotFoundError(f"there is no case {case_id}", code="case_not_found")
             if case is None or unit is None:
-                raise RecordingNotFoundError(f"there is no case {case_id}", code="case_not_found")
-            authorize(actor, Permission.RECORDING_EXPORT, unit)
+                raise missing
+            authorize_visible(actor, Permission.RECORDING_EXPORT, unit, missing)
             clips: list[tuple[Path, float, float]] = []
             members: dict[str, Path] = {}
             for wanted in ranges:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import Database, Permission, Principal, Room, authorize, record
+from core import Database, NotFoundError, Permission, Principal, Room, authorize_visible, record
 
 from ._errors import InvalidPolicyError
 from ._models import RoomPolicyRow
@@ -38,9 +38,10 @@ async def set_room_policy(
         raise InvalidPolicyError(str(exc)) from None
     async with db.transaction() as session:
         room = await session.get(Room, room_id)
+        missing = NotFoundError(f"no room {room_id} in your scope", code="room_not_found")
         if room is None:
-            raise InvalidPolicyError(f"there is no room {room_id}; pick one of your unit's rooms")
-        authorize(actor, Permission.RECORDING_CONTROL, room.unit_code)
+            raise missing
+        authorize_visible(actor, Permission.RECORDING_CONTROL, room.unit_code, missing)
         row = await session.get(RoomPolicyRow, room_id)
         if row is None:
             row = RoomPolicyRow(room_id=room_id)

@@ -25,6 +25,7 @@ __all__ = [
     "recording_detail",
     "recording_json",
     "recording_list",
+    "without_case_details",
 ]
 
 
@@ -98,6 +99,15 @@ def _with_cases(
         RecordingFacts(row.id, row.mode, row.started_at, row.stopped_at, row.bytes, tuple(facts))
     )
     return out
+
+
+def without_case_details(recording: dict[str, Any]) -> dict[str, Any]:
+    """The recording as someone without case access sees it: that it is tied to cases
+    (legal hold, links), not which cases — no case numbers, no notes."""
+    for link in recording.get("cases", ()):
+        link["case_number"] = None
+        link["note"] = None
+    return recording
 
 
 async def recording_list(

@@ -12,6 +12,7 @@ from core.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     UnavailableError,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "CameraNotLiveError",
     "InvalidOfferError",
     "ListenOnlyError",
+    "LiveLimitError",
     "SessionError",
     "SessionNotFoundError",
     "SessionsClosedError",
@@ -79,6 +81,14 @@ class TalkTakeoverDeniedError(SessionError, PermissionDeniedError):
     """Taking over a held floor needs the takeover permission (chair or administrator)."""
 
     code = "talk_takeover_denied"
+
+
+class LiveLimitError(SessionError, RateLimitedError):
+    """A fair-share limit: too many sessions of this caller, or on this camera, or the
+    gateway's last places, which are kept for the county."""
+
+    code = "live_limit"
+    retry_after = 5.0
 
 
 class SessionsClosedError(SessionError, UnavailableError):

@@ -16,9 +16,9 @@ import asyncio
 from aiortc import MediaStreamTrack
 
 from camera_registry import Stream
-from core import Database, Permission, Principal, authorize, can
+from core import Database, Level, Permission, Principal, authorize, can
 from sessions._broadcast import BroadcastTalk
-from sessions._errors import SessionNotFoundError, SessionsClosedError
+from sessions._errors import LiveLimitError, SessionNotFoundError, SessionsClosedError
 from sessions._floor import FloorHolder, TalkFloors
 from sessions._session import CameraRef, HubSource, PeerSession, SessionAnswer, SessionInfo
 from sessions._settings import LiveSettings
@@ -50,6 +50,7 @@ class LiveSessions:
         self._sessions: dict[str, PeerSession] = {}
         self._broadcasts: dict[str, BroadcastTalk] = {}
         self._floors = TalkFloors()
+        self._ending: set[PeerSession] = set()  # ended, still tearing down
         self._closed = False
 
     # ------------------------------------------------------------------ queries
@@ -90,7 +91,7 @@ class LiveSessions:
         none; the answer's ``stream`` says which.
         """
         authorize(principal, Permission.CAMERA_VIEW, camera.unit_code)
-        self._check_open()
+        self._check_open(principal, camera)
         session, answer = await ViewSession.negotiate(
             self._source,
             principal,
@@ -108,7 +109,7 @@ class LiveSessions:
     ) -> SessionAnswer:
         """Answer a talk offer (send-only microphone) and take the camera's talk floor."""
         authorize(principal, Permission.CAMERA_TALK, camera.unit_code)
-        self._check_open()
+        self._check_open(principal, camera)
         session, answer = await TalkSession.negotiate(
             self._source,
             principal,
@@ -216,18 +217,51 @@ class LiveSessions:
     async def close(self) -> None:
         """End every session (audited as shutdown); idempotent."""
         self._closed = True
-        sessions = list(self._sessions.values())
+        sessions = [*self._sessions.values(), *self._ending]
         await asyncio.gather(*(s.end("shutdown") for s in sessions))
+        self._ending.clear()
         await asyncio.gather(*(b.end("shutdown") for b in list(self._broadcasts.values())))
 
     # ---------------------------------------------------------------- internals
-    def _check_open(self) -> None:
+    def _check_open(
+        self, principal: Principal | None = None, camera: CameraRef | None = None
+    ) -> None:
         if self._closed:
             raise SessionsClosedError("the gateway is shutting down; try again in a moment")
-        if len(self._sessions) >= self.settings.max_sessions:
+        settings = self.settings
+        total = len(self._sessions)
+        if total >= settings.max_sessions:
             raise SessionsClosedError(
-                f"this gateway already serves {len(self._sessions)} live sessions, its limit; "
+                f"this gateway already serves {total} live sessions, its limit; "
                 "close some views or use another gateway"
+            )
+        if principal is None or principal.kind == "system":
+            return
+        mine = sum(
+            1
+            for s in self._sessions.values()
+            if (s.principal.kind, s.principal.id) == (principal.kind, principal.id)
+        )
+        if mine >= settings.max_per_caller:
+            raise LiveLimitError(
+                f"you already have {mine} live sessions open, the most one caller may; "
+                "close a view first"
+            )
+        if camera is not None:
+            on_camera = sum(
+                1 for s in self._sessions.values() if s.camera.camera_id == camera.camera_id
+            )
+            if on_camera >= settings.max_per_camera:
+                raise LiveLimitError(
+                    f"this camera already has {on_camera} live sessions, its limit; "
+                    "try again when one closes"
+                )
+        if total >= settings.max_sessions - settings.county_reserve and (
+            principal.level is not Level.COUNTY
+        ):
+            raise LiveLimitError(
+                "the gateway's last live places are kept for the county centre; "
+                "try again when a session closes"
             )
 
     async def _admit(self, session: PeerSession) -> None:
@@ -237,3 +271,9 @@ class LiveSessions:
 
     def _forget(self, session: PeerSession) -> None:
         self._sessions.pop(session.id, None)
+        # Its place is free now, but its teardown (peer connection, audit row) goes on:
+        # close() waits for it, so a shutdown loses no session's end.
+        self._ending.add(session)
+        closing = session.closing
+        if closing is not None:
+            closing.add_done_callback(lambda _done: self._ending.discard(session))

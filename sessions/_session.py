@@ -170,6 +170,7 @@ class PeerSession(abc.ABC):
         self.opened = time.monotonic()
         self.opened_at = time.time()
         self.connected_at: float | None = None
+        self._disconnected_at: float | None = None  # since when ICE says "disconnected"
         self._db = db
         self._changed = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
@@ -207,6 +208,11 @@ class PeerSession(abc.ABC):
             self.kind,
             extra={"camera": self.camera.camera_id, "actor": self.principal.actor},
         )
+
+    @property
+    def closing(self) -> asyncio.Future[None] | None:
+        """Done once the session is torn down (None before :meth:`end` is called)."""
+        return self._closing
 
     async def end(self, reason: str) -> None:
         """Tear the session down; concurrent and repeated calls wait for the first."""
@@ -280,6 +286,16 @@ class PeerSession(abc.ABC):
         state = self.pc.connectionState
         if state in ("failed", "closed"):
             return f"disconnected ({state})"
+        # A peer that went away (tab closed, network gone) without hanging up: ICE consent
+        # checks stop being answered and the state turns "disconnected"; a short grace
+        # lets a brief network hiccup recover before the session and its place are freed.
+        if state == "disconnected":
+            if self._disconnected_at is None:
+                self._disconnected_at = now
+            elif now - self._disconnected_at > self.settings.disconnect_grace:
+                return f"peer gone (disconnected for {self.settings.disconnect_grace:.0f} s)"
+        else:
+            self._disconnected_at = None
         timeout = self.settings.connect_timeout
         if self.connected_at is None and now - self.opened > timeout:
             return f"not connected within {timeout:.0f} s"

@@ -29,10 +29,18 @@ class LiveSettings:
     ice_servers: tuple[IceServer, ...] = ()
     #: Extra addresses to advertise as host candidates (1:1 NAT, a second interface).
     advertise_hosts: tuple[str, ...] = ()
-    connect_timeout: float = 20.0  # seconds for ICE + DTLS to connect
+    #: seconds for ICE + DTLS to connect (a LAN browser needs under one; TURN a few)
+    connect_timeout: float = 10.0
+    #: seconds a connected peer may stay "disconnected" before its session is ended
+    disconnect_grace: float = 5.0
     talk_max_seconds: float = 15 * 60.0  # a forgotten talk session ends by itself
     talk_idle_seconds: float = 15.0  # no audio from the browser for this long: hung up
     max_sessions: int = 256  # per gateway process
+    #: fair shares of it: one caller (person or machine account), one camera, and the
+    #: last places, kept for county-level callers so a lower level cannot crowd them out
+    max_per_caller: int = 8
+    max_per_camera: int = 32
+    county_reserve: int = 16
     video_max_lag: float = 1.0  # seconds a viewer may fall behind before skipping ahead
 
     @classmethod

@@ -106,12 +106,23 @@ class SimulatedPlatform:
     # ---------------------------------------------------------------- lifetime
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Udp(self), local_addr=(self.host, self.port)
-        )
-        self._udp = transport
-        self.port = transport.get_extra_info("sockname")[1]
-        self._server = await asyncio.start_server(self._accepted, self.host, self.port)
+        wanted = self.port
+        for _ in range(20):  # port 0: UDP and TCP must get the same free port
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.host, wanted)
+            )
+            port = transport.get_extra_info("sockname")[1]
+            try:
+                self._server = await asyncio.start_server(self._accepted, self.host, port)
+            except OSError:
+                transport.close()
+                await asyncio.sleep(0)
+                if wanted:
+                    raise
+                continue
+            self._udp, self.port = transport, port
+            return
+        raise OSError("no port free on both UDP and TCP")
 
     async def close(self) -> None:
         if self._server is not None:

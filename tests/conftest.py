@@ -119,6 +119,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def app_settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings on this test's database. Ask for it before ``aiohttp_client``: fixtures
+    are torn down in reverse order, and an app whose clean-up still writes (a recording
+    ending) fails when its PostgreSQL database was dropped first."""
     settings = Settings(
         storage=StorageSettings(data_dir=tmp_path / "data"),
         # GB/T 28181 SIP on a free loopback port: tests run side by side

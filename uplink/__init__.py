@@ -13,10 +13,14 @@ from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
 from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
 from ._errors import RegistrationError, UplinkError
+from ._leader import sip_leader
+from ._live import RemoteMedia, RemoteStream
 from ._models import UplinkPlatform
+from ._offer import MediaOffer
 from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
 from ._playback_calls import PlaybackCalls
+from ._relay import MediaRelays
 from ._restream_accounts import NewRestreamAccount, RestreamAccounts, RestreamCredential
 from ._restream_models import RestreamAccount
 from ._restream_server import RestreamServer
@@ -37,6 +41,8 @@ __all__ = [
     "IncomingCall",
     "InviteRouter",
     "LinkTiming",
+    "MediaOffer",
+    "MediaRelays",
     "NewRestreamAccount",
     "NonceBook",
     "Peer",
@@ -47,6 +53,8 @@ __all__ = [
     "PlaybackCalls",
     "QueryRouter",
     "RegistrationError",
+    "RemoteMedia",
+    "RemoteStream",
     "RestreamAccount",
     "RestreamAccounts",
     "RestreamCredential",
@@ -64,6 +72,7 @@ __all__ = [
     "parse_path",
     "parse_transport",
     "root_unit_code",
+    "sip_leader",
     "speaker_id",
     "validate_platform",
 ]

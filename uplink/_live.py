@@ -24,9 +24,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from camera_registry import CameraManager, HubLease, Subscription
+from core import record
 from media import (
     PsMuxer,
     PsPacketizer,
@@ -59,9 +60,12 @@ class LiveSession:
     offer: MediaOffer
     camera_id: int
     gb_id: str
-    lease: HubLease
-    sink: RtpSink
+    lease: HubLease | None
+    sink: RtpSink | None
     local_tag: str
+    remote: RemoteMedia | None = None
+    relay: RemoteStream | None = None
+    unit_code: str | None = None
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     frames: int = 0
     ended: str | None = None
@@ -81,12 +85,15 @@ class LiveSession:
         return {
             "camera_id": self.camera_id,
             "channel_id": self.gb_id,
-            "stream": self.lease.stream,
+            "stream": self.lease.stream
+            if self.lease
+            else (self.relay.stream if self.relay else ""),
             "transport": self.offer.transport,
             "destination": f"{self.offer.address}:{self.offer.port}",
             "since": self.started,
             "frames": self.frames,
-            "bytes": self.sink.bytes,
+            "bytes": self.sink.bytes if self.sink else None,
+            "relayed_by": self.relay.owner if self.relay else None,
         }
 
     # ------------------------------------------------------------ in-dialog
@@ -135,40 +142,18 @@ class LiveSession:
             if not self.acked.is_set() and self.call.peer.transport == "UDP":
                 await self.call.endpoint.send(answer, self.call.peer)
             delay = min(delay * 2, timers.t2)
+        if self.remote is not None:  # the camera's own process sends the media
+            assert self.relay is not None
+            await self.remote.start(self.relay)
+            while True:
+                await asyncio.sleep(1.0)
+                alive, reason, frames = await self.remote.status(self.relay)
+                self.frames = frames
+                if not alive:
+                    return reason or "the media ended in the camera's process"
+        assert self.sink is not None and self.lease is not None
         await self.sink.start()
-        sub = self.lease.hub.subscribe(("video", "audio"))
-        self.subscription = sub
-        lost = self.sink.lost
-        muxer: PsMuxer | None = None
-        packetizer = PsPacketizer(self.offer.ssrc_value)
-        audio = self.calls.audio_codec(self.lease)
-        while True:
-            getter = asyncio.ensure_future(sub.get())
-            waiting: set[asyncio.Future[Any]] = {getter, lost}
-            try:
-                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not getter.done():
-                    getter.cancel()
-            if lost in done:
-                return lost.result()
-            try:
-                frame = getter.result()
-            except Exception:  # the hub closed: the camera went away
-                return self.lease.hub.close_reason or "the camera stream ended"
-            if frame.kind == "video":
-                if muxer is None:
-                    if not frame.keyframe or frame.codec not in ("H264", "H265"):
-                        continue
-                    muxer = PsMuxer(video=frame.codec, audio=audio)
-                elif frame.codec != muxer.video_codec:
-                    continue
-            elif muxer is None or frame.codec != muxer.audio_codec:
-                continue
-            pts, ps = muxer.mux(frame)
-            await self.sink.send(packetizer.packetize(ps, pts))
-            if frame.kind == "video":
-                self.frames += 1
+        return await pump(self.lease, self.sink, self.offer.ssrc_value, self)
 
     async def end(self, reason: str, *, bye: bool, from_task: bool = False) -> None:
         """End the session once: stop media, let go of the hub, BYE if we end it."""
@@ -178,14 +163,23 @@ class LiveSession:
         log.info("live session of camera %s for %s ended: %s",
                  self.camera_id, self.call.link.config.name, reason)  # fmt: skip
         self.calls.forget(self)
+        if self.answered:
+            self.calls.spawn(
+                self.calls.audit(self, "uplink.live.end", {"reason": reason, "frames": self.frames})
+            )
         if self.task is not None and not from_task:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         if self.subscription is not None:
             self.subscription.close()
-        self.lease.release()
-        await self.sink.close()
+        if self.lease is not None:
+            self.lease.release()
+        if self.sink is not None:
+            await self.sink.close()
+        if self.remote is not None and self.relay is not None:
+            with contextlib.suppress(Exception):
+                await self.remote.stop(self.relay)
         if bye and self.answered:
             await self._bye()
 
@@ -207,6 +201,93 @@ class LiveSession:
             await self.call.endpoint.request(bye, self.call.peer)
 
 
+def audio_codec(lease: HubLease) -> str | None:
+    """The camera's G.711 codec if it sends G.711 (AAC is left out: not in PS)."""
+    for track in lease.hub.tracks:
+        if (
+            track.kind == "audio"
+            and track.codec in ("PCMA", "PCMU")
+            and track.direction in ("recvonly", "sendrecv", "")
+        ):
+            return track.codec
+    return None
+
+
+class _Counter(Protocol):
+    frames: int
+    subscription: Subscription | None
+
+
+async def pump(lease: HubLease, sink: RtpSink, ssrc: int, counter: _Counter) -> str:
+    """The hub's frames as PS over RTP into ``sink`` until one of them ends; the reason.
+
+    From the first keyframe on; one PS packet per frame (video or G.711 audio), its RTP
+    timestamp the camera's timestamp at 90 kHz, the marker on its last packet."""
+    sub = lease.hub.subscribe(("video", "audio"))
+    counter.subscription = sub
+    lost = sink.lost
+    muxer: PsMuxer | None = None
+    packetizer = PsPacketizer(ssrc)
+    audio = audio_codec(lease)
+    try:
+        while True:
+            getter = asyncio.ensure_future(sub.get())
+            waiting: set[asyncio.Future[Any]] = {getter, lost}
+            try:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if lost in done:
+                return lost.result()
+            try:
+                frame = getter.result()
+            except Exception:  # the hub closed: the camera went away
+                return lease.hub.close_reason or "the camera stream ended"
+            if frame.kind == "video":
+                if muxer is None:
+                    if not frame.keyframe or frame.codec not in ("H264", "H265"):
+                        continue
+                    muxer = PsMuxer(video=frame.codec, audio=audio)
+                elif frame.codec != muxer.video_codec:
+                    continue
+            elif muxer is None or frame.codec != muxer.audio_codec:
+                continue
+            pts, ps = muxer.mux(frame)
+            await sink.send(packetizer.packetize(ps, pts))
+            if frame.kind == "video":
+                counter.frames += 1
+    finally:
+        sub.close()
+
+
+class RemoteMedia(Protocol):
+    """The media of a live session served by the process that runs the camera (several
+    gateway processes): ``gateway.app`` implements it over the cluster's signed HTTP."""
+
+    def owner(self, camera_id: int) -> str | None:
+        """The owner's address, or None if no other process runs the camera."""
+
+    async def open(self, owner: str, camera_id: int, offer: MediaOffer) -> RemoteStream: ...
+
+    async def start(self, stream: RemoteStream) -> None: ...
+
+    async def status(self, stream: RemoteStream) -> tuple[bool, str | None, int]: ...
+
+    async def stop(self, stream: RemoteStream) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteStream:
+    owner: str
+    relay_id: str
+    host: str  # where the owner sends from / listens ("" = this process's address)
+    port: int
+    stream: str
+    video_codec: str | None
+    audio_codec: str | None
+
+
 class LiveCalls:
     """The ``Play`` handler of :class:`InviteRouter` and the live sessions it runs."""
 
@@ -218,7 +299,9 @@ class LiveCalls:
         *,
         bind_host: str,
         timers: Timers,
+        remote: RemoteMedia | None = None,
     ) -> None:
+        self.remote = remote
         self.dialogs = dialogs
         self.channels = channels
         self.manager = manager
@@ -235,6 +318,26 @@ class LiveCalls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def audit(self, session: LiveSession, action: str, detail: dict[str, Any]) -> None:
+        """An audit entry for a platform's live view (like a browser's): who (the
+        platform), which camera, how; a database hiccup never stops the media."""
+        link = session.call.link
+        try:
+            async with self.channels.db.transaction() as db_session:
+                await record(
+                    db_session,
+                    f"platform:{link.config.server_id}",
+                    action,
+                    object_type="camera",
+                    object_id=session.camera_id,
+                    unit_code=session.unit_code,
+                    detail={"platform": link.config.name, "platform_id": link.config.id,
+                            "channel": session.gb_id, **detail},
+                )  # fmt: skip
+        except Exception:
+            log.warning("could not audit %s of camera %s", action, session.camera_id,
+                        exc_info=True)  # fmt: skip
+
     def forget(self, session: LiveSession) -> None:
         self._sessions.pop(session.call_id, None)
         self.dialogs.remove(session.call_id, session)
@@ -247,14 +350,7 @@ class LiveCalls:
         ]
 
     def audio_codec(self, lease: HubLease) -> str | None:
-        for track in lease.hub.tracks:
-            if (
-                track.kind == "audio"
-                and track.codec in ("PCMA", "PCMU")
-                and track.direction in ("recvonly", "sendrecv", "")
-            ):
-                return track.codec
-        return None
+        return audio_codec(lease)
 
     async def close(self) -> None:
         await asyncio.gather(
@@ -264,6 +360,27 @@ class LiveCalls:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _remote_session(
+        self, call: IncomingCall, offer: MediaOffer, camera_id: int, gb_id: str
+    ) -> LiveSession | None:
+        """A session whose media the camera's own process sends (None: refused)."""
+        owner = self.remote.owner(camera_id) if self.remote is not None else None
+        if self.remote is None or owner is None:
+            await call.refuse(480, "Camera Not Running")
+            return None
+        try:
+            relay = await self.remote.open(owner, camera_id, offer)
+        except Exception as exc:
+            log.warning("the camera's process did not take the media of %s: %s", gb_id, exc)
+            await call.refuse(480, "Camera Process Unavailable")
+            return None
+        session = LiveSession(
+            self, call, offer, camera_id, gb_id, None, None, new_tag(), self.remote, relay
+        )
+        self._sessions[session.call_id] = session
+        self.dialogs.add(session.call_id, session)
+        return session
 
     async def play(self, call: IncomingCall) -> None:
         link = call.link
@@ -281,33 +398,36 @@ class LiveCalls:
         if not channel.enabled or not channel.online:
             await call.refuse(480, "Camera Offline")
             return
+        host = sip_host = link.local_host()
         if channel.camera_id not in self.manager:
-            # Several gateway processes: the camera runs elsewhere (docs/decisions.md).
-            await call.refuse(480, "Camera Runs In Another Gateway Process")
-            return
-        lease = await self.manager.acquire_hub(channel.camera_id, offer.stream)
-        try:
-            sink = await open_sink(offer, self.bind_host)
-        except OSError as exc:
-            lease.release()
-            log.warning("cannot open a media port for %s: %s", offer.channel_id, exc)
-            await call.refuse(486, "No Media Port")
-            return
-        session = LiveSession(
-            self, call, offer, channel.camera_id, channel.gb_id, lease, sink, new_tag()
-        )
-        self._sessions[session.call_id] = session
-        self.dialogs.add(session.call_id, session)
-        host = link.local_host()
-        tracks = {t.kind: t.codec for t in lease.hub.tracks if t.kind == "video"}
-        body = answer_sdp(
-            offer,
-            channel_id=channel.gb_id,
-            host=host,
-            port=sink.local_port,
-            video_codec=tracks.get("video", "H264"),
-            audio_codec=self.audio_codec(lease),
-        )
+            session = await self._remote_session(call, offer, channel.camera_id, channel.gb_id)
+            if session is None:
+                return
+            assert session.relay is not None
+            host = session.relay.host or host
+            body = answer_sdp(
+                offer, channel_id=channel.gb_id, host=host, port=session.relay.port,
+                video_codec=session.relay.video_codec, audio_codec=session.relay.audio_codec,
+            )  # fmt: skip
+        else:
+            lease = await self.manager.acquire_hub(channel.camera_id, offer.stream)
+            try:
+                sink = await open_sink(offer, self.bind_host)
+            except OSError as exc:
+                lease.release()
+                log.warning("cannot open a media port for %s: %s", offer.channel_id, exc)
+                await call.refuse(486, "No Media Port")
+                return
+            session = LiveSession(
+                self, call, offer, channel.camera_id, channel.gb_id, lease, sink, new_tag()
+            )
+            self._sessions[session.call_id] = session
+            self.dialogs.add(session.call_id, session)
+            video = next((t.codec for t in lease.hub.tracks if t.kind == "video"), "H264")
+            body = answer_sdp(
+                offer, channel_id=channel.gb_id, host=host, port=sink.local_port,
+                video_codec=video, audio_codec=self.audio_codec(lease),
+            )  # fmt: skip
         if session.cancelled:
             await call.refuse(487)
             await session.end("cancelled before the answer", bye=False)
@@ -317,14 +437,23 @@ class LiveCalls:
             200,
             to_tag=session.local_tag,
             headers=[
-                ("Contact", f"<sip:{channel.gb_id}@{host}:{call.endpoint.port}>"),
+                ("Contact", f"<sip:{channel.gb_id}@{sip_host}:{call.endpoint.port}>"),
                 ("Content-Type", "application/sdp"),
             ],
             body=body,
         )
         session.answer = answer
         session.answered = True
+        session.unit_code = channel.unit_code
         await call.respond(answer)
+        self.spawn(
+            self.audit(
+                session,
+                "uplink.live.start",
+                {"transport": offer.transport, "destination": f"{offer.address}:{offer.port}",
+                 "stream": offer.stream, "ssrc": offer.ssrc},
+            )
+        )  # fmt: skip
         log.info("live session of camera %s for %s over %s to %s:%s (y=%s)",
                  channel.camera_id, link.config.name, offer.transport,
                  offer.address, offer.port, offer.ssrc)  # fmt: skip

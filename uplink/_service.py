@@ -31,7 +31,7 @@ from media import (
 from ._channels import ChannelSource
 from ._config import PlatformConfig, derive_device_id
 from ._dispatch import DialogTable, IncomingCall, InviteRouter, QueryRouter
-from ._live import LiveCalls
+from ._live import LiveCalls, RemoteMedia
 from ._platform import LinkTiming, PlatformLink
 from ._platforms import PlatformStore, root_unit_code
 from ._queries import PlatformQueries
@@ -76,6 +76,7 @@ class UplinkService:
         timing: LinkTiming | None = None,
         channels: ChannelSource | None = None,
         subscription_poll: float = 2.0,
+        remote: RemoteMedia | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -94,7 +95,7 @@ class UplinkService:
         if channels is not None:
             self.live = LiveCalls(
                 self.dialogs, channels, channels.manager, bind_host=settings.sip_host,
-                timers=self.timers,
+                timers=self.timers, remote=remote,
             )  # fmt: skip
             self.live.register_on(self.invites)
             PlatformQueries(channels).register_on(self.queries)
@@ -123,6 +124,11 @@ class UplinkService:
                 await root_unit_code(self.db), self.settings.device_id
             )
         return self._device_id
+
+    @property
+    def running(self) -> bool:
+        """Whether this process runs the SIP endpoint now (see :mod:`uplink._leader`)."""
+        return self._started
 
     @property
     def sip_address(self) -> tuple[str, int]:
@@ -197,7 +203,8 @@ class UplinkService:
             self._add_link(config)
 
     async def close(self) -> None:
-        """Unregister from every platform (each within a short limit), then unbind."""
+        """Unregister from every platform (each within a short limit), then unbind.
+        Idempotent; :meth:`start` may run again afterwards (a new leader)."""
         self._started = False
         if self.live is not None:
             await self.live.close()  # BYE to every platform watching
@@ -212,6 +219,8 @@ class UplinkService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.endpoint is not None:
             await self.endpoint.close()
+            self.endpoint = None
+        self.bind_error = None
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -248,6 +257,21 @@ class UplinkService:
                 await link.close()
             if config is not None:
                 self._add_link(config)
+
+    async def reconcile(self) -> None:
+        """Follow platform changes made in other gateway processes (their API calls reach
+        only their own store's listeners): compare the rows with the running links."""
+        if not self._started:
+            return
+        configs = {c.id: c for c in await self.store.load_all()}
+        changed = [pid for pid in self.links if pid not in configs]
+        changed += [
+            pid
+            for pid, config in configs.items()
+            if pid not in self.links or self.links[pid].config != config
+        ]
+        for platform_id in changed:
+            await self._platform_changed(platform_id)
 
     def _disconnected(self, peer: Peer) -> None:
         for link in self.links.values():

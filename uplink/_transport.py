@@ -34,6 +34,7 @@ from media import (
     SipRequest,
     SipResponse,
     SipStreamDecoder,
+    new_tag,
     parse_sip,
     response_to,
 )
@@ -119,6 +120,18 @@ class _TcpConnection:
     async def send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
+
+
+def _bare_answer(request: SipRequest, status: int, reason: str) -> SipResponse:
+    """An answer copying the request's headers as text (its From or To do not parse, so
+    :func:`media.response_to` cannot be used)."""
+    headers = [("Via", v) for v in request.header_all("Via")]
+    to = request.header("To") or ""
+    if "tag=" not in to:
+        to += ";tag=" + new_tag()
+    headers += [("From", request.header("From") or ""), ("To", to)]
+    headers += [("Call-ID", request.call_id), ("CSeq", request.header("CSeq") or "")]
+    return SipResponse(status, reason, tuple(headers))
 
 
 class SipEndpoint:
@@ -364,10 +377,21 @@ class SipEndpoint:
 
     def _on_request(self, request: SipRequest, peer: Peer) -> None:
         # the headers every answer copies must be there, or nothing can be answered
-        _ = (request.call_id, request.from_addr, request.to_addr)
+        _ = (request.call_id, request.header("From") or "", request.header("To") or "")
         cseq = request.cseq
         key = server_key(request)
         self._expire_answers()
+        if request.header("From") is None or request.header("To") is None:
+            return  # no answer can be built without them: dropped (logged by the caller)
+        try:
+            _ = (request.from_addr, request.to_addr)
+        except SipFormatError as exc:
+            if request.method.upper() != "ACK":
+                self._spawn(
+                    self.respond(request, _bare_answer(request, 400, "Bad From Or To"), peer)
+                )
+            log.info("answered 400 to %s from %s:%s: %s", request.method, *peer.address, exc)
+            return
         if cseq.method.upper() != request.method.upper():
             self._spawn(
                 self.respond(request, response_to(request, 400, "CSeq Method Mismatch"), peer)

@@ -16,9 +16,12 @@ from . import (
     _api_recordings,
     _api_uplink,
     _pages,
+    _pages_audit,
     _pages_cameras,
     _pages_cases,
+    _pages_kpi,
     _pages_live,
+    _pages_meetings,
     _pages_recordings,
     _pages_uplink,
     _restream,
@@ -30,8 +33,8 @@ from ._api_cases import CASES, LEDGERS
 from ._api_live import LIVE, live_entry
 from ._api_meetings import MEETINGS, ROOMS
 from ._api_recordings import EXPORTS, HOUSEKEEPER, RECORDINGS
-from ._api_uplink import UPLINK, UPLINK_PLATFORMS
-from ._cluster import CLUSTER, Cluster
+from ._api_uplink import UPLINK, UPLINK_PLATFORMS, UPLINK_RELAYS
+from ._cluster import CLUSTER, FORWARDED, Cluster
 from ._context import ACCOUNTS, DB, METRICS, ORG, SETTINGS, HttpMetrics, current_principal
 from ._i18n import ZH, translate
 from ._middleware import SESSION_COOKIE, middlewares, security_headers
@@ -48,6 +51,7 @@ __all__ = [
     "CLUSTER",
     "DB",
     "EXPORTS",
+    "FORWARDED",
     "HOUSEKEEPER",
     "LEDGERS",
     "LIVE",
@@ -63,6 +67,7 @@ __all__ = [
     "SETTINGS",
     "UPLINK",
     "UPLINK_PLATFORMS",
+    "UPLINK_RELAYS",
     "ZH",
     "Api",
     "ApiOperation",
@@ -110,7 +115,11 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     app.router.add_routes(_pages_cameras.routes)
     app.router.add_routes(_pages_cases.routes)
     app.router.add_routes(_pages_live.routes)
+    app.router.add_routes(_pages_meetings.routes)
     app.router.add_routes(_pages_recordings.routes)
+    app.router.add_routes(_pages_kpi.routes)
+    app.router.add_routes(_pages_audit.routes)
     app.router.add_routes(_pages_uplink.routes)
+    app.router.add_routes(_api_uplink.relay_routes)
     app.router.add_routes(_restream.routes)
     app.router.add_static("/static/", Path(__file__).with_name("static"), name="static")

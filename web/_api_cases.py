@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from cases import (
     CaseDetail,
@@ -34,10 +35,11 @@ from cases import (
     ledger_xlsx,
     parse_day,
 )
-from core import InvalidInputError
+from core import InvalidInputError, Unit
 
 from ._api import Api
-from ._context import current_principal
+from ._context import DB, current_principal
+from ._i18n import language_of
 from ._schema import MAX_INT, path_id, query_int, read_json
 
 __all__ = ["CASES", "LEDGERS", "api", "detail_json", "jsonable", "kpi_json", "parse_month"]
@@ -348,15 +350,19 @@ async def ledger_response(request: web.Request, ledger: MonthlyLedger) -> web.St
     name = f"ledger-{ledger.unit}-{ledger.month}"
     if fmt == "json":
         return web.json_response(ledger_to_json(ledger))
+    # Units by name (with the code) in the exported tables, in the reader's language.
+    async with request.app[DB].read() as session:
+        names = {u.code: u.name for u in await session.scalars(select(Unit))}
+    lang = "en" if language_of(request) == "en" else "zh"
     if fmt == "csv":
         return web.Response(
-            body=ledger_csv(ledger).encode("utf-8-sig"),
+            body=ledger_csv(ledger, lang=lang, unit_names=names).encode("utf-8-sig"),
             content_type="text/csv",
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if fmt == "xlsx":
-        data = await asyncio.get_running_loop().run_in_executor(None, ledger_xlsx, ledger)
+        data = await asyncio.to_thread(ledger_xlsx, ledger, lang=lang, unit_names=names)
         return web.Response(
             body=data,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -414,10 +420,16 @@ async def list_snapshots(request: web.Request) -> web.StreamResponse:
     return web.json_response({"versions": [snapshot_json(s) for s in snaps]})
 
 
-@api.get("/api/ledger/board", "Due/overdue state of the monthly reports in scope", query=("month",))
+@api.get(
+    "/api/ledger/board",
+    "Due/overdue state of the monthly reports under a unit (default yours)",
+    query=("month", "unit"),
+)
 async def report_board(request: web.Request) -> web.StreamResponse:
     rows = await request.app[LEDGERS].board(
-        current_principal(request), parse_month(request.query.get("month"))
+        current_principal(request),
+        parse_month(request.query.get("month")),
+        request.query.get("unit") or None,
     )
     return web.json_response({"reports": jsonable(rows)})
 

@@ -12,6 +12,7 @@ from core import (
     ApiToken,
     AuditEntry,
     AuthenticationError,
+    GatewayError,
     Permission,
     Role,
     RoomKind,
@@ -28,7 +29,7 @@ from ._context import ACCOUNTS, DB, ORG, current_principal, current_session
 from ._middleware import SESSION_COOKIE
 from ._schema import path_id, query_int, read_json
 
-__all__ = ["api", "set_session_cookie"]
+__all__ = ["DEVICE_COOKIE", "api", "set_device_cookie", "set_session_cookie"]
 
 api = Api("core")
 
@@ -49,6 +50,26 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, secre
     )
 
 
+#: A browser where an account signed in before: exempt from that account's sign-in
+#: throttle, so that strangers failing on purpose never keep its owner out (core._throttle).
+DEVICE_COOKIE = "zz_device"
+
+
+def set_device_cookie(request: web.Request, response: web.StreamResponse, username: str) -> None:
+    from ._context import SETTINGS
+
+    secure = request.app[SETTINGS].security.cookie_secure
+    response.set_cookie(
+        DEVICE_COOKIE,
+        request.app[ACCOUNTS].device_token(username),
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        secure=bool(request.app[SETTINGS].tls if secure is None else secure),
+        max_age=365 * 86400,
+    )
+
+
 @dataclass(frozen=True)
 class LoginBody:
     username: str = field(metadata={"max_length": 64})
@@ -64,13 +85,20 @@ class LoginBody:
 async def login(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, LoginBody)
     accounts, db = request.app[ACCOUNTS], request.app[DB]
-    outcome = await accounts.sign_in(db, body.username, body.password, remote=request.remote or "")
-    if isinstance(outcome, AuthenticationError):
+    outcome = await accounts.sign_in(
+        db,
+        body.username,
+        body.password,
+        remote=request.remote or "",
+        device=request.cookies.get(DEVICE_COOKIE),
+    )
+    if isinstance(outcome, GatewayError):
         raise outcome
     response = web.json_response(
         {"user": user_json(outcome.user), "csrf_token": outcome.session.csrf_token}
     )
     set_session_cookie(request, response, outcome.secret)
+    set_device_cookie(request, response, outcome.user.username)
     return response
 
 
@@ -294,8 +322,13 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if principal.kind != "user":
         raise AuthenticationError("machine accounts have no password", code="not_a_person")
     async with request.app[DB].transaction() as session:
+        web_session = current_session(request)
         await request.app[ACCOUNTS].change_own_password(
-            session, principal.id, body.current, body.new
+            session,
+            principal.id,
+            body.current,
+            body.new,
+            keep_session=web_session.id_hash if web_session is not None else None,
         )
     return web.json_response({"changed": True})
 
@@ -377,12 +410,16 @@ async def verify_audit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
     async with request.app[DB].transaction() as session:
-        checked, broken = await verify_chain(session)
-        total = await session.scalar(select(func.count()).select_from(AuditEntry))
+        _checked, broken = await verify_chain(session)
+        # The whole chain is checked, but the counts are of the caller's scope: a township
+        # learns nothing of the county's activity from the size of the log.
+        total = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(in_scope(principal))
+        )
     return web.json_response(
         {
             "entries": total,
-            "checked": checked,
+            "checked": total,
             "ok": broken is None,
             "broken_at": broken.seq if broken else None,
             "reason": broken.reason if broken else None,

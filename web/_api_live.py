@@ -13,16 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from camera_registry import CameraManager, CameraState, parse_stream
-from core import InvalidInputError, Permission, UnavailableError, authorize, can
+from core import InvalidInputError, Permission, UnavailableError, User, authorize, can
 from sessions import CameraRef, LiveSessions
 
 from ._api import Api
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
 from ._api_recordings import RECORDINGS
 from ._cluster import forward_if_remote
-from ._context import current_principal
+from ._context import DB, current_principal
 from ._schema import path_id
 
 __all__ = ["LIVE", "api", "live_entry"]
@@ -159,7 +160,9 @@ async def floor_state(request: web.Request) -> web.StreamResponse:
     state = _manager(request).state(camera.camera_id)
     return web.json_response(
         {
-            **_floor_json(_live(request), camera.camera_id, principal.actor),
+            **_floor_json(
+                _live(request), camera.camera_id, principal.actor, await _people(request)
+            ),
             "talk": state.online and state.talk,
             "listen_only_reason": _listen_only(state),
             "can_talk": can(principal, Permission.CAMERA_TALK, camera.unit_code),
@@ -182,6 +185,7 @@ async def wall_status(request: web.Request) -> web.StreamResponse:
         if camera_id not in known and can(principal, Permission.CAMERA_VIEW, spec.unit_code):
             listed.append((camera_id, spec.name, spec.unit_code))
     cameras = []
+    people = await _people(request)
     for camera_id, name, unit_code in listed:
         if camera_id in manager:
             entry = live_entry(request.app, manager.state(camera_id))
@@ -204,7 +208,7 @@ async def wall_status(request: web.Request) -> web.StreamResponse:
                 "viewers": entry.get("viewers", 0),
                 # None: the process running the camera does not record, so nobody can say.
                 "recording": entry.get("recording"),
-                "talking": floor.get("name"),
+                "talking": people.get(floor.get("name", ""), floor.get("name")),
                 "talking_since": _iso(floor["since"]) if floor.get("since") else None,
                 "talking_mine": bool(floor and floor.get("actor") == principal.actor),
             }
@@ -242,10 +246,19 @@ def _listen_only(state: CameraState) -> str | None:
     return state.listen_only_reason or (None if state.online else "camera offline")
 
 
-def _floor_json(live: LiveSessions, camera_id: int, actor: str) -> dict[str, object]:
+async def _people(request: web.Request) -> dict[str, str]:
+    """Accounts' display names: badges and notices name people, not accounts."""
+    async with request.app[DB].read() as session:
+        rows = await session.execute(select(User.username, User.display_name))
+        return {str(u): str(d) for u, d in rows if d}
+
+
+def _floor_json(
+    live: LiveSessions, camera_id: int, actor: str, people: dict[str, str] | None = None
+) -> dict[str, object]:
     holder = live.floor(camera_id)
     return {
-        "talking": holder.name if holder else None,
+        "talking": (people or {}).get(holder.name, holder.name) if holder else None,
         "talking_since": _iso(holder.since) if holder else None,
         "talking_mine": bool(holder and holder.actor == actor),
     }

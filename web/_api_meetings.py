@@ -30,6 +30,7 @@ from meetings import (
 from ._api import Api, Query
 from ._api_cameras import CAMERA_LEASES
 from ._api_cases import jsonable
+from ._cluster import forward_to_node
 from ._context import current_principal
 from ._schema import read_json
 
@@ -71,6 +72,17 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
 def occurrence_json(view: OccurrenceView) -> dict[str, Any]:
     body: dict[str, Any] = jsonable(view)
     return body
+
+
+async def _forward(request: web.Request) -> web.StreamResponse | None:
+    """Hand the request to the process hosting the running meeting's room, if that is a
+    live sibling (any process answers; the room's media lives in one)."""
+    view = await _service(request).occurrence(
+        current_principal(request), request.match_info["occurrence_id"]
+    )
+    if view.state != "running":
+        return None
+    return await forward_to_node(request, view.node_id)
 
 
 def _node_id(request: web.Request) -> str:
@@ -122,6 +134,33 @@ async def list_occurrences(request: web.Request) -> web.StreamResponse:
 
 
 @api.get(
+    "/api/meetings/calendar",
+    "The secret link of your calendar feed (ICS) of the meetings you may attend; changing "
+    "your password renews it",
+)
+async def calendar_link(request: web.Request) -> web.StreamResponse:
+    path = await _service(request).feed_path(current_principal(request))
+    return web.json_response({"path": path, "url": f"{request.scheme}://{request.host}{path}"})
+
+
+@api.get(
+    "/api/meetings/calendar/{feed}.ics",
+    "A person's meeting calendar (iCalendar); the link from /api/meetings/calendar is the key",
+    public=True,
+)
+async def calendar_feed(request: web.Request) -> web.StreamResponse:
+    text = await _service(request).feed(
+        request.match_info["feed"], base_url=f"{request.scheme}://{request.host}"
+    )
+    return web.Response(
+        body=text.encode("utf-8"),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+@api.get(
     "/api/meetings/occurrences/{occurrence_id}",
     "One occurrence with its agenda, minutes and required attendees",
 )
@@ -162,6 +201,8 @@ async def start_occurrence(request: web.Request) -> web.StreamResponse:
     "End the meeting: everyone leaves the room (the chair only)",
 )
 async def end_occurrence(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     view = await _service(request).end(
         current_principal(request), request.match_info["occurrence_id"]
     )
@@ -182,6 +223,8 @@ async def end_occurrence(request: web.Request) -> web.StreamResponse:
     query=(Query("site", "the site's name on its tile, e.g. 和平溪村"),),
 )
 async def join(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     if request.content_type != _SDP:
         raise InvalidInputError(
             f"send the offer as {_SDP} (got {request.content_type or 'no content type'})"
@@ -225,6 +268,8 @@ async def join(request: web.Request) -> web.StreamResponse:
     status=201,
 )
 async def add_camera(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     body = await _json_object(request)
     unknown = set(body) - {"camera_id", "site", "takeover"}
     if unknown:
@@ -261,6 +306,8 @@ async def add_camera(request: web.Request) -> web.StreamResponse:
     status=204,
 )
 async def leave(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     await _rooms(request).leave(
         current_principal(request),
         request.match_info["occurrence_id"],
@@ -283,6 +330,8 @@ async def leave(request: web.Request) -> web.StreamResponse:
     },
 )
 async def control(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     body = await _json_object(request)
     if not isinstance(body.get("action"), str):
         raise InvalidInputError('send {"action": …, "participant": …, "value": …} as JSON')
@@ -316,6 +365,8 @@ async def control(request: web.Request) -> web.StreamResponse:
     },
 )
 async def update_self(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     body = await _json_object(request)
     unknown = set(body) - {"muted", "hand_raised", "answer"}
     if unknown:
@@ -394,6 +445,8 @@ async def monthly(request: web.Request) -> web.StreamResponse:
     "The room now: participants with their tiles, layout, lock, the active speaker",
 )
 async def room_state(request: web.Request) -> web.StreamResponse:
+    if (forwarded := await _forward(request)) is not None:
+        return forwarded
     view = await _service(request).occurrence(
         current_principal(request), request.match_info["occurrence_id"]
     )

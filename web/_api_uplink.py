@@ -8,21 +8,35 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from core import Permission, authorize
-from uplink import PlatformChanges, PlatformConfig, PlatformStore, UplinkPlatform, UplinkService
+from core import InvalidInputError, Permission, PermissionDeniedError, authorize
+from uplink import (
+    MediaOffer,
+    MediaRelays,
+    PlatformChanges,
+    PlatformConfig,
+    PlatformStore,
+    UplinkPlatform,
+    UplinkService,
+)
 
 from ._api import Api
 from ._context import current_principal
 from ._schema import path_id, read_json
 
-__all__ = ["UPLINK", "UPLINK_PLATFORMS", "api", "platform_json"]
+__all__ = ["UPLINK", "UPLINK_PLATFORMS", "UPLINK_RELAYS", "api", "platform_json", "relay_routes"]
 
 #: The upper platforms' rows (every process).
 UPLINK_PLATFORMS = web.AppKey("uplink_platforms", PlatformStore)
 #: The SIP side: registrations, sessions (the process that runs the SIP endpoint).
 UPLINK = web.AppKey("uplink", UplinkService)
 
+#: Live media this process sends for the SIP process (several gateway processes).
+UPLINK_RELAYS = web.AppKey("uplink_relays", MediaRelays)
+
 api = Api("uplink")
+#: Internal: the SIP process asks the camera's owner to send a live session's media.
+#: Only the gateway itself may call these (a signed, forwarded system request).
+relay_routes = web.RouteTableDef()
 
 _ID = {"max_length": 20, "description": "20-digit GB/T 28181 ID"}
 
@@ -205,3 +219,45 @@ async def delete_platform(request: web.Request) -> web.StreamResponse:
     platform_id = _platform_id(request)
     await request.app[UPLINK_PLATFORMS].delete(current_principal(request), platform_id)
     return web.json_response({"deleted": platform_id})
+
+
+# ----------------------------------------------------------- internal: media relays
+def _relays(request: web.Request) -> MediaRelays:
+    if current_principal(request).kind != "system":
+        raise PermissionDeniedError("media relays are for the gateway's own processes")
+    return request.app[UPLINK_RELAYS]
+
+
+@relay_routes.post("/api/uplink/relays")
+async def open_relay(request: web.Request) -> web.StreamResponse:
+    relays = _relays(request)
+    data = await request.json()
+    try:
+        offer = MediaOffer(**data["offer"])
+        camera_id = int(data["camera_id"])
+        opened = await relays.open(camera_id, offer)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(f"bad media relay request: {exc}") from None
+    except LookupError as exc:
+        return web.json_response({"error": "not_here", "message": str(exc)}, status=409)
+    return web.json_response(opened, status=201)
+
+
+@relay_routes.post("/api/uplink/relays/{id}/start")
+async def start_relay(request: web.Request) -> web.StreamResponse:
+    try:
+        await _relays(request).start(request.match_info["id"])
+    except LookupError as exc:
+        return web.json_response({"error": "not_found", "message": str(exc)}, status=404)
+    return web.json_response({"started": True})
+
+
+@relay_routes.get("/api/uplink/relays/{id}")
+async def relay_status(request: web.Request) -> web.StreamResponse:
+    return web.json_response(_relays(request).status(request.match_info["id"]))
+
+
+@relay_routes.delete("/api/uplink/relays/{id}")
+async def stop_relay(request: web.Request) -> web.StreamResponse:
+    await _relays(request).stop(request.match_info["id"])
+    return web.json_response({"stopped": True})

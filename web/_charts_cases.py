@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Bar", "GroupedBars", "HBar", "grouped_bars", "hbars", "nice_max"]
+__all__ = [
+    "Bar",
+    "GroupedBars",
+    "HBar",
+    "count_axis",
+    "fit_label",
+    "grouped_bars",
+    "hbars",
+    "nice_max",
+]
 
 PALETTE = ("#b3261e", "#1456a0", "#1e7d32", "#b26a00", "#6a3d9a", "#00838f", "#8d6e63")
 
@@ -26,6 +35,35 @@ def nice_max(value: float) -> float:
         if step * magnitude >= value:
             return step * magnitude
     return 10 * magnitude
+
+
+def count_axis(value: int) -> tuple[int, int]:
+    """(axis maximum, tick step) for counts: whole numbers only, at most five steps, the
+    maximum at or above ``value`` (0 → 0..4 by 1)."""
+    top = max(int(value), 1)
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        if -(-top // step) <= 5:
+            return max(step * -(-top // step), 4 if step == 1 else step), step
+    step = 10 ** len(str(top))
+    return step, step // 5
+
+
+def _text_width(text: str, size: float) -> float:
+    """Estimated width of ``text`` in pixels: CJK and full-width glyphs are square, the rest
+    about six tenths of the font size (no font metrics on the server)."""
+    return sum(size if ord(c) > 0x2E80 else 0.6 * size for c in text)
+
+
+def fit_label(text: str, width: float = 124, size: float = 12) -> str:
+    """``text`` shortened with "…" to fit ``width`` pixels, so labels never run into bars."""
+    if _text_width(text, size) <= width:
+        return text
+    out = ""
+    for c in text:
+        if _text_width(out + c + "…", size) > width:
+            break
+        out += c
+    return out + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +94,7 @@ def grouped_bars(
 ) -> GroupedBars:
     left, bottom, top = 36.0, 24.0, 10.0
     plot_h = height - bottom - top
-    axis_max = nice_max(max((v for s in series for v in s), default=0))
+    axis_max, step = count_axis(max((v for s in series for v in s), default=0))
     group_w = (width - left) / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     bars = []
@@ -68,7 +106,7 @@ def grouped_bars(
                 Bar(x, top + plot_h - h, bar_w - 1, h, values[g], PALETTE[k % len(PALETTE)])
             )
     ticks = tuple(
-        (top + plot_h - plot_h * f, f"{axis_max * f:g}") for f in (0.0, 0.25, 0.5, 0.75, 1.0)
+        (top + plot_h - plot_h * v / axis_max, str(v)) for v in range(0, axis_max + 1, step)
     )
     return GroupedBars(
         width,

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from camera_registry import CameraLeases
 from core import (
+    SYSTEM,
     ApiToken,
     AuthenticationError,
     Principal,
@@ -42,7 +43,7 @@ from core import (
 
 from ._context import DB, current_principal
 
-__all__ = ["CLUSTER", "FORWARDED", "Cluster", "forward_if_remote"]
+__all__ = ["CLUSTER", "FORWARDED", "Cluster", "forward_if_remote", "forward_to_node"]
 
 log = logging.getLogger("gateway.cluster")
 
@@ -90,7 +91,7 @@ class Cluster:
                 code="bad_forward",
             )
         kind, _, raw_id = who.partition(":")
-        if kind not in ("user", "machine") or not raw_id.isdigit():
+        if kind not in ("user", "machine", "system") or not raw_id.isdigit():
             raise AuthenticationError("forwarded request names no caller", code="bad_forward")
         return kind, int(raw_id)
 
@@ -101,6 +102,8 @@ CLUSTER = web.AppKey("cluster", Cluster)
 async def forwarded_principal(request: web.Request, cluster: Cluster, header: str) -> Principal:
     """The caller of a request another process of this deployment forwarded."""
     kind, ident = cluster.verify(header, request.method, request.path_qs)
+    if kind == "system":  # the gateway itself (the SIP process asking a camera's owner)
+        return SYSTEM
     async with request.app[DB].read() as session:
         if kind == "user":
             user = await session.get(User, ident)
@@ -125,13 +128,37 @@ async def forward_if_remote(request: web.Request, camera_id: int) -> web.StreamR
     owner = cluster.leases.owner(camera_id)
     if owner is None or owner.id == cluster.leases.node_id or not owner.url:
         return None
+    return await _forward(request, cluster, owner.url, f"camera {camera_id}", owner.id)
+
+
+async def forward_to_node(request: web.Request, node_id: str | None) -> web.StreamResponse | None:
+    """Forward the request to the live process ``node_id`` (a meeting's host); None when
+    it is this process, when it is not live any more (this process takes over), or when
+    the request was forwarded already."""
+    cluster = request.app.get(CLUSTER)
+    if (
+        cluster is None
+        or node_id is None
+        or node_id == cluster.leases.node_id
+        or FORWARDED in request.headers
+    ):
+        return None
+    url = await cluster.leases.node_url(node_id)
+    if url is None:
+        return None
+    return await _forward(request, cluster, url, "this meeting's room", node_id)
+
+
+async def _forward(
+    request: web.Request, cluster: Cluster, base_url: str, what: str, node_id: str
+) -> web.StreamResponse:
     if cluster.http is None:
         raise UnavailableError("this gateway process cannot reach its siblings yet")
     principal = current_principal(request)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
     headers[FORWARDED] = cluster.sign(principal, request.method, request.path_qs)
     body = await request.read() if request.can_read_body else None
-    url = owner.url.rstrip("/") + request.path_qs
+    url = base_url.rstrip("/") + request.path_qs
     try:
         async with cluster.http.request(
             request.method, url, data=body, headers=headers, allow_redirects=False
@@ -145,10 +172,10 @@ async def forward_if_remote(request: web.Request, camera_id: int) -> web.StreamR
             return web.Response(status=upstream.status, body=payload, headers=keep)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning(
-            "forwarding to the camera's process failed",
-            extra={"camera": camera_id, "owner": owner.id, "error": str(exc)},
+            "forwarding to a sibling process failed",
+            extra={"what": what, "owner": node_id, "error": str(exc)},
         )
         raise UnavailableError(
-            f"the gateway process running camera {camera_id} did not answer; "
+            f"the gateway process running {what} did not answer; "
             "it may be restarting — try again in a few seconds"
         ) from None

@@ -6,12 +6,15 @@ shows the translation of its error code, or the service's own message in English
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from cases import InvalidIdNumberError, InvalidPhoneError, PartyFault
 from core import GatewayError
 
 from ._i18n import translate
 
-__all__ = ["error_text", "party_fault_text"]
+__all__ = ["error_text", "party_fault_text", "recording_note_text"]
 
 _ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "other": "其他当事人"}
 _ROLE_EN = {"applicant": "Applicant", "respondent": "Respondent", "other": "Other party"}
@@ -49,3 +52,27 @@ def party_fault_text(lang: str, error: GatewayError, fault: PartyFault) -> str:
     else:
         what = _FIELD_ZH.get(fault.field, error_text(lang, error))
     return f"{who}：{what}"
+
+
+_NOTES_ZH: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"^no recorder connected"), lambda m: "未接入录像设备：本次调解未录像"),
+    (re.compile(r"^recording starting$"), lambda m: "正在开始录像"),
+    (re.compile(r"^recording$"), lambda m: "录像中"),
+    (re.compile(r"^held without recording$"), lambda m: "未录像"),
+    (
+        re.compile(r"^recorded (\d+) segment\(s\), (\d+) MiB$"),
+        lambda m: f"已录像，共{m.group(1)}段，{m.group(2)} MiB",
+    ),
+    (re.compile(r"^recording could not start"), lambda m: "录像未能开始，调解继续进行"),
+)
+
+
+def recording_note_text(lang: str, note: str) -> str:
+    """A session's recording note (stored in English by the case module) in ``lang``."""
+    if lang != "zh-CN" or not note:
+        return note
+    for pattern, words in _NOTES_ZH:
+        match = pattern.match(note)
+        if match is not None:
+            return words(match)
+    return note

@@ -8,10 +8,50 @@ from __future__ import annotations
 
 from aiohttp import web
 
-__all__ = ["DEFAULT_LANG", "LANGS", "ZH", "language_of", "translate"]
+__all__ = ["DEFAULT_LANG", "EN", "LANGS", "ZH", "language_of", "translate"]
 
 DEFAULT_LANG = "zh-CN"
 LANGS = ("zh-CN", "en")
+
+#: English for the keys that are identifiers rather than English source text.
+EN: dict[str, str] = {
+    "event.intake": "Received",
+    "event.session": "Mediation",
+    "event.escalate": "Reported up",
+    "event.leader": "County leader in charge",
+    "event.close": "Closed",
+    "event.reopen": "Reopened",
+    "event.petition": "Initial petition linked",
+    "event.assign": "Mediator assigned",
+    "flag.escalated_too_early": "Reported up too early",
+    "flag.escalated_too_late": "Mediated on after it was due to be reported",
+    "flag.level_skipped": "A level was skipped",
+    "flag.kept_past_threshold": "Not reported up in time",
+    "flag.cross_township_below_county": "Cross-township dispute not reported to the county",
+    "flag.session_off_level": "Mediated at another level",
+    "report.not_due": "Not due yet",
+    "report.due_today": "Due today",
+    "report.overdue": "Overdue",
+    "report.submitted": "Submitted on time",
+    "report.submitted_late": "Submitted late",
+    "reason.connected": "Connected",
+    "reason.starting": "Connecting",
+    "reason.wrong_password": "Wrong password",
+    "reason.refused": "Connection refused",
+    "reason.unreachable": "Unreachable",
+    "reason.stalled": "Video stalled",
+    "reason.timeout": "Timed out",
+    "reason.rebooted": "Camera rebooted",
+    "reason.closed": "Connection closed",
+    "reason.malformed": "Malformed data",
+    "reason.refused_stream": "Stream refused",
+    "reason.disabled": "Disabled",
+    "reason.other": "Offline",
+    "picture.black": "Black picture",
+    "picture.frozen": "Frozen picture",
+    "picture.covered": "Covered lens",
+    "error.page_not_found": "There is no page at this address. Check it, or use the menu above.",
+}
 
 ZH: dict[str, str] = {
     # shell
@@ -351,12 +391,13 @@ def language_of(request: web.Request) -> str:
 
 def translate(lang: str, text: str) -> str:
     """The text in ``lang``; for ``error.<code>`` keys without an entry, ``""`` so that the
-    caller falls back to the error's own (English) message."""
+    caller falls back to the error's own (English) message.  Keys that are not English
+    source text (``event.intake``) have their English in :data:`EN`."""
     if text.startswith("error."):
-        return ZH.get(text, "") if lang == "zh-CN" else ""
+        return ZH.get(text, "") if lang == "zh-CN" else EN.get(text, "")
     if lang == "zh-CN":
         return ZH.get(text, text)
-    return text
+    return EN.get(text, text)
 
 
 # ---- recordings (issue 5: web/_pages_recordings.py, recordings.html, recording.html)
@@ -442,6 +483,51 @@ ZH.update(
 ZH.update(
     {
         "Beijing time": "北京时间",
+        # pages for every role: the KPI page, the styled 404, areas not open yet
+        "KPI": "考核指标",
+        "Initial petitions KPI": "初信初访占比考核",
+        "Year": "年度",
+        "Cases this year": "本年纠纷数",
+        "Share": "占比",
+        "Within 10%": "不超过10%",
+        "3221 followed": "落实“3221”机制",
+        "Petitioned cases": "转为初信初访的案件",
+        "Yes": "是",
+        "No": "否",
+        "Penalised": "考核扣分",
+        "Each year the share of disputes that become initial petitions must stay within 10%; "
+        "a unit over the limit that did not follow the 3221 mechanism is penalised in the "
+        "assessment.": (
+            "每年矛盾纠纷转为初信初访的比例须控制在10%以内；超过比例且未严格落实“3221”机制的，"
+            "在领导班子考核中扣分。"
+        ),
+        # the audit log for a county auditor
+        "Who": "操作人",
+        "What": "操作",
+        "Everything": "全部",
+        "All units in scope": "辖区全部单位",
+        "Page": "页码",
+        "Times in": "时间为",
+        "for": "时长",
+        "Newer": "较新",
+        "Older": "较早",
+        "Entry": "序号",
+        "Code": "代码",
+        "Detail": "详情",
+        "Others (names, separated by 、)": "其他调解人员（姓名，用“、”分隔）",
+        "Play": "播放",
+        "Details and integrity": "详情与完整性校验",
+        "Export evidence": "导出证据",
+        "The whole case": "整个案件",
+        "recordings": "段录像",
+        "Case number": "案件编号",
+        "No case has this number in your scope.": "您的辖区内没有该编号的案件。",
+        "All rooms": "全部房间",
+        "took over the talk-back": "接管了对讲",
+        "Microphone level": "麦克风音量",
+        "Page not found": "页面不存在",
+        "Back to the home page": "返回首页",
+        "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",
     }
 )
 
@@ -536,5 +622,109 @@ ZH.update(
         "uplink.error.sip_port_unavailable": "SIP 端口无法打开（已被占用）：请在配置中更换 [uplink] sip_port。",
         "error.invalid_platform": "平台参数有误，未保存。",
         "error.platform_not_found": "没有该上级平台。",
+    }
+)
+
+
+# ---- video meetings (issue 12: web/_pages_meetings.py, meeting*.html, meetings.js)
+_MEETINGS_ZH = {
+    "Video meetings": "视频会议",
+    "Today's and the next meetings": "今日及近期会议",
+    "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
+    "Calendar feed (ICS)": "订阅日历（ICS）",
+    "Link copied": "链接已复制",
+    "Meeting created": "会议已创建",
+    "Next four weeks": "未来四周",
+    "No meetings scheduled.": "暂无会议安排。",
+    "Date": "日期",
+    "Meeting": "会议",
+    "Chair": "主持人",
+    "State": "状态",
+    "Open": "进入",
+    "Attendance": "考勤",
+    "moved": "已调整",
+    "cancelled": "已取消",
+    "in progress": "进行中",
+    "ended": "已结束",
+    "scheduled": "未开始",
+    "New meeting series": "新建例会",
+    "Weekday": "星期",
+    "default": "默认",
+    "Start": "开始时间",
+    "Minutes": "时长（分钟）",
+    "First date": "首次日期",
+    "village_weekly": "村级周例会",
+    "township_weekly": "乡级周例会",
+    "adhoc": "临时会议",
+    "Monday": "星期一",
+    "Tuesday": "星期二",
+    "Wednesday": "星期三",
+    "Thursday": "星期四",
+    "Friday": "星期五",
+    "Saturday": "星期六",
+    "Sunday": "星期日",
+    "Agenda": "议程",
+    "The camera and microphone need HTTPS on this address; see docs/https.md.": "在此地址使用摄像头和麦克风需要 HTTPS，请参阅 docs/https.md。",
+    "Device check": "设备检测",
+    "Site name": "会场名称",
+    "Join": "加入会议",
+    "Leave": "退出会议",
+    "Raise hand": "举手",
+    "Lower hand": "放下手",
+    "Answer roll call": "应答点名",
+    "Meeting picture": "会议画面",
+    "Chair console": "主持控制台",
+    "Start meeting": "开始会议",
+    "End meeting": "结束会议",
+    "Grid": "宫格",
+    "Speaker and strip": "发言人大画面",
+    "Single site": "单画面",
+    "Mute all": "全体静音",
+    "Unmute all": "全体解除静音",
+    "Lock the room": "锁定会场",
+    "Room camera": "会场摄像机",
+    "Site": "会场",
+    "Joining…": "正在加入…",
+    "In the meeting": "已入会",
+    "You left the meeting": "您已退出会议",
+    "Spotlight": "主画面",
+    "Roll call": "点名",
+    "Remove": "移出",
+    "muted": "已静音",
+    "hand raised": "举手",
+    "room camera": "会场摄像机",
+    "Camera or microphone unavailable: you can still join to watch and listen.": "摄像头或麦克风不可用：仍可入会收看收听。",
+    "The chair is calling your site: answer": "主持人正在点名本会场，请应答",
+    "Role": "类别",
+    "Required": "应到",
+    "Status": "状态",
+    "Left early": "早退",
+    "First joined": "首次入会",
+    "Last left": "最后离会",
+    "Joins": "入会次数",
+    "Called": "点名时间",
+    "Answered": "应答时间",
+    "no answer": "未应答",
+    "yes": "是",
+    "no": "否",
+    "present": "出席",
+    "late": "迟到",
+    "absent": "缺席",
+    "host": "主会场",
+    "linked_leader": "联村领导",
+    "resident_official": "驻村干部",
+    "police_station": "派出所",
+    "judicial_office": "司法所",
+    "court": "人民法庭",
+    "station": "相关站所",
+    "other": "其他",
+}
+ZH.update({k: v for k, v in _MEETINGS_ZH.items() if k not in ZH})
+
+
+# ---- security hardening (issue 13): sign-in throttling and the errors it adds
+ZH.update(
+    {
+        "error.login_throttled": "登录失败次数过多，请稍候再试。",
     }
 )

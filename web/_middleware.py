@@ -18,6 +18,7 @@ from core import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     SessionChange,
     UnavailableError,
 )
@@ -49,10 +50,12 @@ _PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/api/session",
     "/lang",
+    "/api/meetings/calendar/",  # meeting feeds: the link is the secret (calendar apps cannot sign in)
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _STATUS: list[tuple[type[GatewayError], int]] = [
+    (RateLimitedError, 429),
     (InvalidInputError, 400),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
@@ -121,7 +124,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 "request failed",
                 extra={"path": request.path, "error": exc.code, "detail": exc.message},
             )
-        return error_response(request, status, exc.code, exc.message)
+        response = error_response(request, status, exc.code, exc.message)
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return response
     except web.HTTPException as exc:
         if _is_api(request) and exc.status >= 400:
             code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
@@ -132,6 +138,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 f"{request.app[SETTINGS].http.max_body} byte limit"
             }.get(exc.status, exc.reason)
             return web.json_response({"error": code, "message": message}, status=exc.status)
+        if exc.status in (404, 405) and request.method in ("GET", "HEAD"):
+            # An unknown address answers the styled page in the reader's language, not
+            # aiohttp's bare "404: Not Found".
+            return error_response(request, exc.status, "page_not_found", "page not found")
         raise
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
@@ -176,6 +186,8 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path == "/metrics":  # its own machine token (or loopback), see _system
+        return await handler(request)
     accounts, db = request.app[ACCOUNTS], request.app[DB]
     forwarded = request.headers.get(FORWARDED)
     if forwarded is not None:  # from another process of this deployment (see _cluster)

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from collections import Counter
 from collections.abc import Awaitable
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -16,11 +17,11 @@ from sqlalchemy import select
 from core import (
     ApiToken,
     AuditEntry,
-    AuthenticationError,
     GatewayError,
     InvalidInputError,
     Level,
     Permission,
+    Principal,
     Role,
     RoomKind,
     UnitCsvError,
@@ -32,12 +33,16 @@ from core import (
     level_of,
     parse_units_csv,
     scope_prefix,
-    verify_chain,
 )
+from meetings import OccurrenceView, beijing_date
 
-from ._api_core import set_session_cookie
-from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal
+from ._api_core import DEVICE_COOKIE, set_device_cookie, set_session_cookie
+from ._api_meetings import MEETINGS
+from ._audit_words import AuditLine
+from ._context import ACCOUNTS, DB, ORG, PRINCIPAL_KEY, current_principal, current_session
+from ._i18n import language_of
 from ._middleware import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from ._pages_audit import audit_lines_for
 from ._render import render_page
 from ._schema import path_id
 
@@ -78,19 +83,23 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         error = GatewayError("the sign-in form expired; try again", code="csrf")
     else:
         outcome = await request.app[ACCOUNTS].sign_in(
-            request.app[DB], username, password, remote=request.remote or ""
+            request.app[DB],
+            username,
+            password,
+            remote=request.remote or "",
+            device=request.cookies.get(DEVICE_COOKIE),
         )
-        if isinstance(outcome, AuthenticationError):
+        if isinstance(outcome, GatewayError):
             error = outcome
         else:
-            secret = outcome.secret
+            secret, signed_in = outcome.secret, outcome.user.username
     if error is not None:
         token = secrets.token_urlsafe(24)
         response = render_page(
             request,
             "login.html",
             {"login_csrf": token, "next": next_path, "error": error, "username": username},
-            status=401 if error.code != "csrf" else 403,
+            status=403 if error.code == "csrf" else 429 if error.code == "login_throttled" else 401,
         )
         response.set_cookie(
             LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login"
@@ -98,6 +107,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return response
     response = web.HTTPSeeOther(next_path)
     set_session_cookie(request, response, secret)
+    set_device_cookie(request, response, signed_in)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 
@@ -120,6 +130,19 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def upcoming_meetings(app: web.Application, principal: Principal) -> list[OccurrenceView]:
+    """Today's meetings and the next ones (a week ahead, at most six) for the dashboard."""
+    service = app.get(MEETINGS)
+    if service is None or not principal.has(Permission.MEETING_JOIN):
+        return []
+    today = beijing_date(service.now())
+    found = await service.occurrences(
+        principal, unit=None, start=today, end=today + timedelta(days=7)
+    )
+    now = service.now()
+    return [v for v in found if not v.cancelled and v.ends_at >= now][:6]
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     if PRINCIPAL_KEY not in request:
@@ -130,9 +153,9 @@ async def home(request: web.Request) -> web.StreamResponse:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = await org.staff(session, principal, principal.unit_code)
-        audit: list[AuditEntry] = []
+        audit: list[AuditLine] = []
         if principal.has(Permission.AUDIT_READ):
-            audit = list(
+            entries = list(
                 await session.scalars(
                     select(AuditEntry)
                     .where(in_scope(principal))
@@ -140,7 +163,9 @@ async def home(request: web.Request) -> web.StreamResponse:
                     .limit(10)
                 )
             )
+            audit = await audit_lines_for(session, language_of(request), entries, fold=False)
     own = next(u for u in units if u.code == principal.unit_code)
+    meetings = await upcoming_meetings(request.app, principal)
     levels = Counter(level_of(u.code) for u in units)
     kinds = Counter(r.kind for r in rooms)
     return render_page(
@@ -155,6 +180,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             "staff": staff,
             "audit": audit,
             "tree": build_tree(units, rooms),
+            "meetings": meetings,
         },
     )
 
@@ -412,24 +438,6 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
     return await _form_action(request, "/admin/tokens", change())
 
 
-@routes.get("/audit")
-async def audit_page(request: web.Request) -> web.StreamResponse:
-    principal = current_principal(request)
-    authorize(principal, Permission.AUDIT_READ, principal.unit_code)
-    verify = request.query.get("verify") == "1"
-    async with request.app[DB].transaction() as session:
-        entries = list(
-            await session.scalars(
-                select(AuditEntry)
-                .where(in_scope(principal))
-                .order_by(AuditEntry.seq.desc())
-                .limit(200)
-            )
-        )
-        result = await verify_chain(session) if verify else None
-    return render_page(request, "audit.html", {"entries": entries, "verify": result})
-
-
 @routes.get("/account/password")
 async def password_page(request: web.Request) -> web.StreamResponse:
     current_principal(request)
@@ -447,8 +455,13 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     else:
         try:
             async with request.app[DB].transaction() as session:
+                web_session = current_session(request)
                 await request.app[ACCOUNTS].change_own_password(
-                    session, principal.id, str(form.get("current", "")), new
+                    session,
+                    principal.id,
+                    str(form.get("current", "")),
+                    new,
+                    keep_session=web_session.id_hash if web_session is not None else None,
                 )
         except GatewayError as exc:
             error = f"error.{exc.code}"

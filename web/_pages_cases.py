@@ -34,12 +34,24 @@ from cases import (
     Stage,
     label,
 )
-from core import GatewayError, Level, Permission, Principal, Room, Unit, can, scope_prefix
+from core import (
+    GatewayError,
+    Level,
+    Permission,
+    Principal,
+    Role,
+    Room,
+    Unit,
+    User,
+    can,
+    scope_prefix,
+)
 
 from ._api_cases import CASES, LEDGERS, parse_month, query_of
+from ._audit_words import actor_text, duration_text
 from ._charts_cases import grouped_bars, hbars
 from ._context import DB, SETTINGS, current_principal
-from ._form_errors import error_text, party_fault_text
+from ._form_errors import error_text, party_fault_text, recording_note_text
 from ._i18n import language_of
 from ._middleware import status_of
 from ._render import render_page
@@ -104,6 +116,13 @@ def _names(text: str) -> list[str]:
     for sep in ("，", "、", ";", "；"):
         text = text.replace(sep, ",")
     return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _picked(form: Mapping[str, Any]) -> list[str]:
+    """The mediators ticked among those offered, then any typed, each once."""
+    ticked = [v for v in getattr(form, "getall", lambda _k, _d: [])("mediator_pick", []) if v]
+    names = [*ticked, *_names(_text(form, "mediators"))]
+    return list(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
@@ -269,6 +288,20 @@ async def _render_case(
     )
     async with request.app[DB].transaction() as session:
         names = {u.code: u.name for u in await session.scalars(select(Unit))}
+        users = list(await session.scalars(select(User).order_by(User.username)))
+    people = {u.username: u.display_name for u in users}
+    # The people offered as mediators: the case's own mediator first, then the mediators of
+    # the unit that holds the case (not retyped at every session).
+    offered = [people[detail.summary.mediator]] if detail.summary.mediator in people else []
+    offered += [
+        u.display_name
+        for u in users
+        if u.unit_code == current
+        and u.role == Role.MEDIATOR.value
+        and not u.disabled
+        and u.display_name not in offered
+    ]
+    lang = language_of(request)
     return render_page(
         request,
         "cases_detail.html",
@@ -286,6 +319,15 @@ async def _render_case(
             "names": names,
             "running": [s for s in detail.sessions if s.state == "in_progress"],
             "scheduled": [s for s in detail.sessions if s.state == "scheduled"],
+            "note": lambda text: recording_note_text(lang, text),
+            "who": lambda actor: actor_text(lang, actor, people),
+            "offered": offered,
+            "span": lambda start, end: duration_text(lang, (end - start).total_seconds()),
+            "recorded": [s for s in detail.sessions if s.recording_id],
+            "can_export": can(principal, Permission.RECORDING_EXPORT, current),
+            # People's mediation first: the default at every level; professional or sector
+            # bodies (which count towards 3221 at the county) only when chosen.
+            "kinds": sorted(MediatorKind, key=lambda k: k is not MediatorKind.PEOPLES_MEDIATION),
         },
         status=status_of(error) if error else 200,
     )
@@ -320,7 +362,7 @@ def _actions(
             case_id,
             SessionInput(
                 room_id=int(_text(form, "room_id") or 0),
-                mediators=_names(_text(form, "mediators")),
+                mediators=_picked(form),
                 mode=_text(form, "mode") or "record",
                 mediator_kind=_text(form, "mediator_kind") or "peoples_mediation",
                 attendees=_names(_text(form, "attendees")),
@@ -387,7 +429,7 @@ async def ledger_page(request: web.Request) -> web.StreamResponse:
     kpis = [await ledgers.kpi(principal, code, month.year) for code in kpi_units]
     trend = await ledgers.trend(principal, unit, month)
     snapshots = await ledgers.snapshots(principal, unit, month)
-    board = await ledgers.board(principal, month)
+    board = await ledgers.board(principal, month, unit)
     common = await _common(request)
     lbl = common["lbl"]
     scale = max([0.2, *(float(k.share or 0) for k in kpis)])

@@ -3,16 +3,22 @@ thumbnails, case links and evidence export with progress."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
-from core import Permission, authorize
+from camera_registry import Camera
+from cases import CaseQuery
+from core import Permission, Room, Unit, authorize
 from recordings import TimelineSpan
 
+from ._api_cases import CASES
 from ._api_recordings import _service
-from ._context import SETTINGS, current_principal
+from ._context import DB, SETTINGS, current_principal
+from ._i18n import language_of
 from ._render import local_time, render_page
 
 __all__ = ["routes", "timeline_rows"]
@@ -60,11 +66,25 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
     day_start = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
     camera = request.query.get("camera_id", "")
     camera_id = int(camera) if camera.isdigit() else None
+    number = request.query.get("case", "").strip()
     day_end = day_start + timedelta(days=1)
     service = _service(request)
-    # The table lists the day's newest page; the timeline shows every segment of the day.
-    found = await service.search(actor, camera_id=camera_id, start=day_start, end=day_end)
+    case_id = None
+    if number:
+        # People know the case number; a case outside the scope is as unknown as a typo.
+        case_id = 0
+        if actor.has(Permission.CASE_READ):
+            page = await request.app[CASES].search(actor, CaseQuery(text=number, limit=5))
+            case_id = next((c.id for c in page.cases if c.number == number), 0)
+    # The table lists the day's newest page (or the case's recordings, whatever the day);
+    # the timeline shows every segment of the day.
+    if case_id is not None:
+        found = await service.search(actor, case_id=case_id or -1)
+    else:
+        found = await service.search(actor, camera_id=camera_id, start=day_start, end=day_end)
     spans = await service.timeline(actor, start=day_start, end=day_end, camera_id=camera_id)
+    names = await _names(request)
+    lang = language_of(request)
     return render_page(
         request,
         "recordings.html",
@@ -75,7 +95,12 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
             "rows": timeline_rows(spans, day_start, zone),
             "recordings": found.recordings,
             "camera_id": camera,
+            "case": number,
+            "unknown_case": number and not case_id,
             "hours": list(range(0, 25, 3)),
+            "cam": lambda cid: names.get(cid, ("", "", "")),
+            "reason": lambda text: reason_text(lang, text or ""),
+            "cameras": sorted((cid, f"{n[1]} · {n[0]}") for cid, n in names.items()),
         },
     )
 
@@ -95,3 +120,42 @@ async def recording_page(request: web.Request) -> web.StreamResponse:
             "can_export": actor.has(Permission.RECORDING_EXPORT),
         },
     )
+
+
+async def _names(request: web.Request) -> dict[int, tuple[str, str, str]]:
+    """Camera id → (camera name, room name, unit name), for lists people read."""
+    async with request.app[DB].read() as session:
+        rooms = {r.id: r for r in await session.scalars(select(Room))}
+        units = {u.code: u.name for u in await session.scalars(select(Unit))}
+        out = {}
+        for cam in await session.scalars(select(Camera)):
+            room = rooms.get(cam.room_id)
+            out[cam.id] = (
+                cam.name,
+                room.name if room else "",
+                units.get(room.unit_code, "") if room else "",
+            )
+    return out
+
+
+_MODES_ZH = {
+    "continuous": "连续录像",
+    "schedule": "按时段录像",
+    "session": "调解时录像",
+    "manual": "手动录像",
+    "off": "不录像",
+}
+
+
+def reason_text(lang: str, reason: str) -> str:
+    """A recording's reason in ``lang``: the gateway's own reasons are written in English
+    in the index; a reason a person typed is shown as typed."""
+    if lang != "zh-CN":
+        return reason
+    match = re.match(r"^mediation session \d+ of case (\S+)$", reason)
+    if match:
+        return f"案件 {match.group(1)} 的调解录像"
+    match = re.match(r"^room policy: (\w+)$", reason)
+    if match:
+        return "房间录像策略：" + _MODES_ZH.get(match.group(1), match.group(1))
+    return reason

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from core import Permission
 
+from ._charts_cases import fit_label
 from ._context import PRINCIPAL_KEY, USER_KEY, current_session
 from ._i18n import LANGS, language_of, translate
 
@@ -34,9 +35,11 @@ NAV: list[NavItem] = [
     NavItem("Organisation", "/org", Permission.ORG_READ),
     NavItem("Live wall", "/live", Permission.CAMERA_VIEW),
     NavItem("Cameras", "/cameras", Permission.CAMERA_VIEW),
+    NavItem("Video meetings", "/meetings", Permission.MEETING_JOIN),
     NavItem("Recordings", "/recordings", Permission.RECORDING_VIEW),
     NavItem("Cases", "/cases", Permission.CASE_READ),
     NavItem("Ledger", "/ledger", Permission.LEDGER_READ),
+    NavItem("KPI", "/kpi", Permission.LEDGER_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Machine accounts", "/admin/tokens", Permission.TOKEN_MANAGE),
     NavItem("RTSP restream", "/admin/restream", Permission.TOKEN_MANAGE),
@@ -79,6 +82,7 @@ def create_environment(zone: tzinfo | None = None) -> jinja2.Environment:
         value, fmt, zone=shown_in
     )
     environment.globals["zone_key"] = getattr(shown_in, "key", str(shown_in))
+    environment.filters["fit"] = fit_label
     for name in sources:
         environment.get_template(name)
     return environment
@@ -91,6 +95,7 @@ def render_page(
     principal = request.get(PRINCIPAL_KEY)
     session = current_session(request)
     nav = [item for item in NAV if principal is not None and principal.has(item.permission)]
+    nav = [item for n, item in enumerate(nav) if item.href not in {i.href for i in nav[:n]}]
     html = (
         request.app[JINJA]
         .get_template(template)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from ._api import ApiOperation, openapi_document
-from ._context import DB, METRICS
+from ._context import DB, METRICS, SETTINGS
 
 __all__ = ["OPERATIONS", "routes"]
 
 routes = web.RouteTableDef()
 OPERATIONS = web.AppKey("api_operations", list[ApiOperation])
+
+
+def _loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
 
 
 @routes.get("/healthz")
@@ -29,6 +39,27 @@ async def healthz(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.StreamResponse:
+    """Prometheus metrics, for a machine: with the metrics token, or from loopback only.
+
+    The figures (cameras, sessions, request counts per route) describe the whole gateway,
+    beyond any one user's scope, so they are not for signed-in people either.
+    """
+    # Plain-text refusals: the caller is a scraper, not a browser to send to sign-in.
+    token = request.app[SETTINGS].http.metrics_token
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return web.Response(
+                status=401,
+                text="/metrics needs 'Authorization: Bearer <metrics token>'\n",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    elif not _loopback(request.remote):
+        return web.Response(
+            status=403,
+            text="/metrics answers loopback only; set GATEWAY_HTTP_METRICS_TOKEN for a "
+            "scraper on another machine\n",
+        )
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -250,6 +250,10 @@ async def test_snapshots_are_frozen_versions_and_the_board_shows_due_and_overdue
     s.clock.now = china("2024-05-26")
     board = {r.unit: r for r in await s.ledgers.board(who(COUNTY, Role.AUDITOR), may)}
     assert board[GC].status is ReportStatus.OVERDUE and board[HPX].versions == 2
+    # The board of a chosen unit lists that unit's subtree only.
+    chosen = {r.unit for r in await s.ledgers.board(who(COUNTY, Role.AUDITOR), may, HPX)}
+    assert HPX in chosen and GC not in chosen and GC_VILLAGE not in chosen
+    assert all(unit.startswith(HPX[:9]) for unit in chosen)
 
     async with db.transaction() as session:
         await session.execute(

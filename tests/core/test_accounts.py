@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from core import (
     SYSTEM,
-    AccountLockedError,
     Accounts,
     AuditEntry,
     AuthenticationError,
@@ -23,6 +22,7 @@ from core import (
     SecuritySettings,
     SessionChange,
     SignedIn,
+    SignInThrottledError,
     User,
     WeakPasswordError,
     WebSession,
@@ -50,35 +50,48 @@ def test_policy_accepts_a_good_password() -> None:
     PasswordPolicy(10).check("river-bank-4821", "alice")
 
 
-async def test_lockout_after_repeated_failures_is_committed_and_audited(db: Database) -> None:
-    accounts = Accounts(SecuritySettings(lockout_threshold=3, lockout_minutes=15))
-    outcomes = []
-    for _ in range(4):
-        outcomes.append(await accounts.sign_in(db, "hpx.watch", "wrong-password-1"))
+async def test_repeated_failures_throttle_instead_of_locking_and_are_audited(db: Database) -> None:
+    accounts = Accounts(SecuritySettings(lockout_threshold=3))
+    clock = [1000.0]
+    accounts.clock = lambda: clock[0]
+    outcomes = [
+        await accounts.sign_in(db, "hpx.watch", "wrong-password-1", remote="198.51.100.7")
+        for _ in range(4)
+    ]
     assert [type(o) for o in outcomes] == [
         LoginFailedError,
         LoginFailedError,
-        AccountLockedError,
-        AccountLockedError,
+        LoginFailedError,
+        SignInThrottledError,  # the 4th comes too soon after the 3rd failure
     ]
-    assert "try again in 15 min" in str(outcomes[-1])
-    # The right password does not open a locked account either.
-    assert isinstance(await accounts.sign_in(db, "hpx.watch", DEMO_PASSWORD), AccountLockedError)
+    assert outcomes[-1].retry_after == 1 and "wait 1 s" in str(outcomes[-1])
+    clock[0] += 1.0
+    # After the wait the right password opens the account: no lock was set.
+    signed_in = await accounts.sign_in(db, "hpx.watch", DEMO_PASSWORD, remote="198.51.100.7")
+    assert isinstance(signed_in, SignedIn) and signed_in.user.username == "hpx.watch"
     async with db.read() as session:
+        user = await session.scalar(select(User).where(User.username == "hpx.watch"))
         actions = list(
             await session.scalars(
                 select(AuditEntry.action)
                 .where(AuditEntry.object_type == "user")
                 .order_by(AuditEntry.seq.desc())
-                .limit(5)
+                .limit(6)
             )
         )
-    assert actions.count("login.failed") == 3 and "login.locked" in actions
-    # An administrator's reset unlocks it.
+    assert user is not None and user.locked_until is None
+    assert actions[:3] == ["login.unthrottled", "login", "login.throttled"]
+    assert actions.count("login.failed") == 3
+
+
+async def test_a_legacy_lock_answers_like_a_wrong_password(db: Database) -> None:
+    accounts = Accounts(SecuritySettings())
     async with db.transaction() as session:
-        await accounts.set_password(session, SYSTEM, "hpx.watch", "new-secret-8842")
-    signed_in = await accounts.sign_in(db, "hpx.watch", "new-secret-8842")
-    assert isinstance(signed_in, SignedIn) and signed_in.user.username == "hpx.watch"
+        user = await session.scalar(select(User).where(User.username == "hpx.watch"))
+        assert user is not None
+        user.locked_until = utcnow() + timedelta(minutes=10)
+    outcome = await accounts.sign_in(db, "hpx.watch", DEMO_PASSWORD)
+    assert isinstance(outcome, LoginFailedError) and str(outcome) == "wrong username or password"
 
 
 async def test_unknown_user_fails_like_a_wrong_password(db: Database) -> None:

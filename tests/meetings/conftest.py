@@ -16,7 +16,7 @@ TEST_ROOM = RoomSettings(width=640, height=360, fps=10, bitrate=600_000, vanish_
 
 
 @pytest.fixture
-async def meeting_client(aiohttp_client, app_settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
+async def meeting_client(app_settings: Settings, aiohttp_client) -> TestClient:  # type: ignore[no-untyped-def]
     from gateway import create_app
 
     app = create_app(app_settings)

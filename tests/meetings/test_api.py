@@ -243,3 +243,43 @@ async def test_bad_series_are_refused_and_nothing_is_written(client: TestClient)
         headers=headers,
     )
     assert response.status == 403
+
+
+async def test_each_person_has_a_calendar_feed_link(client: TestClient) -> None:
+    series = await township_series(client)
+    friday = next_weekday(5)
+    cancelled = f"{series['id']}-{friday + timedelta(days=7):%Y%m%d}"
+    headers = await as_user(client, "hpx.chair")
+    await client.patch(
+        f"/api/meetings/occurrences/{cancelled}", json={"cancelled": True}, headers=headers
+    )
+    await as_user(client, "nmq.watch")  # a village that attends the township meeting
+    link = await (await client.get("/api/meetings/calendar")).json()
+    assert link["path"].startswith("/api/meetings/calendar/") and link["path"].endswith(".ics")
+    client.session.cookie_jar.clear()  # a calendar app has no session
+    response = await client.get(link["path"])
+    assert response.status == 200 and response.content_type == "text/calendar"
+    text = await response.text()
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    unfolded = text.replace("\r\n ", "")
+    assert f"UID:{series['id']}-{friday:%Y%m%d}@zongzhi-gateway" in unfolded
+    assert f"DTSTART:{friday:%Y%m%d}T010000Z" in unfolded  # 09:00 Beijing
+    assert "SUMMARY:和平溪乡综治中心周五联席例会" in unfolded
+    event = unfolded.split(f"UID:{cancelled}@zongzhi-gateway")[1].split("END:VEVENT")[0]
+    assert "STATUS:CANCELLED" in event
+    forged = link["path"].replace(".ics", "0.ics")
+    assert (await client.get(forged)).status == 404
+    assert (await client.get("/api/meetings/calendar/x-y.ics")).status == 404
+    await as_user(client, "gc.admin")  # another township's feed holds none of them
+    other = await (await client.get("/api/meetings/calendar")).json()
+    client.session.cookie_jar.clear()
+    assert "和平溪乡综治中心周五联席例会" not in await (await client.get(other["path"])).text()
+
+
+async def test_the_dashboard_shows_the_next_meetings(client: TestClient) -> None:
+    await township_series(client)  # next Friday: within the week ahead
+    await as_user(client, "nmq.watch")
+    page = await (await client.get("/")).text()
+    assert "今日及近期会议" in page and "和平溪乡综治中心周五联席例会" in page
+    await as_user(client, "gc.admin")  # another township: not its meeting
+    assert "和平溪乡综治中心周五联席例会" not in await (await client.get("/")).text()

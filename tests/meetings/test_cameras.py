@@ -47,7 +47,7 @@ async def camera(clip_cache: Path) -> AsyncIterator[SimulatedCamera]:
 
 @pytest.fixture
 async def camera_client(
-    aiohttp_client, app_settings: Settings, camera: SimulatedCamera
+    app_settings: Settings, aiohttp_client, camera: SimulatedCamera
 ) -> TestClient:  # type: ignore[no-untyped-def]
     app = create_app(app_settings)
     app[ROOMS].settings = TEST_ROOM

@@ -149,3 +149,14 @@ def test_township_defaults_expect_every_village_and_the_political_legal_units() 
         AttendeeRole.LINKED_LEADER,
         AttendeeRole.RESIDENT_OFFICIAL,
     ]
+
+
+@given(st.text(max_size=200))
+def test_ics_text_folds_under_75_octets_and_unfolds_to_the_escaped_text(text: str) -> None:
+    from meetings._ics import escape_text, fold_line
+
+    line = "SUMMARY:" + escape_text(text)
+    folded = fold_line(line)
+    assert all(len(part.encode("utf-8")) <= 75 for part in folded.split("\r\n"))
+    assert folded.replace("\r\n ", "") == line
+    assert "\n" not in escape_text(text) and "\r" not in escape_text(text)

@@ -165,4 +165,5 @@ async def test_export_scope(gateway: Rig) -> None:
         },
         headers={"X-CSRF-Token": csrf},
     )
-    assert response.status == 403
+    assert response.status == 404  # out of scope answers like a case that does not exist
+    assert (await response.json())["error"] == "case_not_found"

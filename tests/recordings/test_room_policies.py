@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from core import SYSTEM, Database, Room
+from core import SYSTEM, Database, NotFoundError, Room
 from recordings import InvalidPolicyError, RoomPolicyRow
 from recordings._room_policies import room_policies, set_room_policy
 
@@ -19,7 +19,7 @@ async def test_set_room_policy_checks_then_stores(db: Database) -> None:
     with pytest.raises(InvalidPolicyError, match="not 'sometimes'") as raised:
         await set_room_policy(db, SYSTEM, room_id, "sometimes")
     assert raised.value.code == "invalid_policy"
-    with pytest.raises(InvalidPolicyError, match="there is no room 999999"):
+    with pytest.raises(NotFoundError, match="no room 999999 in your scope"):
         await set_room_policy(db, SYSTEM, 999999, "continuous")
     async with db.transaction() as session:
         assert await session.get(RoomPolicyRow, room_id) is None

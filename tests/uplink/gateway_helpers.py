@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from simulator import SimulatedCamera, SimulatedPlatform
-from tests.camera_registry.registry_helpers import room_of, wait_until
+from tests.camera_registry.registry_helpers import onvif_body, room_of, wait_until
 from tests.helpers import login
 
 HPX = "431226203000"
@@ -16,19 +16,13 @@ HPX = "431226203000"
 async def live_camera(
     client: TestClient, camera: SimulatedCamera, *, name: str = "和平溪乡调解室"
 ) -> tuple[dict[str, str], dict[str, Any]]:
-    """Sign in as hpx.admin, register ``camera`` by RTSP URL, wait until it is online."""
+    """Sign in as hpx.admin, register ``camera`` over ONVIF, wait until it is online."""
     client.session.cookie_jar.clear()
     headers = {"X-CSRF-Token": await login(client, "hpx.admin")}
     room = await room_of(client, HPX)
     response = await client.post(
         "/api/cameras",
-        json={
-            "room_id": room,
-            "name": name,
-            "rtsp_url": camera.rtsp_url("main"),
-            "username": camera.config.username,
-            "password": camera.config.password,
-        },
+        json={**onvif_body(camera, room), "name": name},  # ONVIF: main and sub streams
         headers=headers,
     )
     assert response.status == 201, await response.text()

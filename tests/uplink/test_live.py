@@ -10,13 +10,16 @@ import asyncio
 import itertools
 import subprocess
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
+from core import AuditEntry
 from simulator import SimulatedCamera, SimulatedPlatform, rtp_header
 from tests.camera_registry.registry_helpers import wait_until
-from web import CAMERAS, UPLINK
+from web import CAMERAS, DB, UPLINK
 
 from .gateway_helpers import add_platform, live_camera
 
@@ -49,6 +52,11 @@ def check_rtp(packets: list[bytes], ssrc: int) -> tuple[bytes, int]:
     video = sum(1 for f in frames if b"\x00\x00\x01\xe0" in f)
     assert frames[0].find(b"\x00\x00\x01\xbc") > 0, "the first frame carries the PSM"
     return b"".join(frames), video
+
+
+async def audited_both(read: Any) -> list[AuditEntry] | None:
+    entries = await read()
+    return entries if len(entries) >= 2 else None
 
 
 def decode(ps: bytes) -> tuple[str, int]:
@@ -108,6 +116,19 @@ async def test_live_session_every_frame_decodes(
     await asyncio.sleep(0.5)
     assert len(call.receiver.packets) <= received + 5, "media stops after BYE"
 
+    async def audited() -> list[AuditEntry]:
+        async with client.app[DB].read() as session:
+            rows = await session.scalars(
+                select(AuditEntry).where(AuditEntry.action.startswith("uplink.live"))
+            )
+            return list(rows)
+
+    entries = await wait_until(lambda: audited_both(audited), within=10, what="the session audited")
+    assert {e.action for e in entries} == {"uplink.live.start", "uplink.live.end"}
+    assert all(e.actor == f"platform:{platform.server_id}" for e in entries)
+    assert all(e.object_id == str(live["id"]) for e in entries)
+    assert "hung up" in next(e.detail for e in entries if e.action == "uplink.live.end")
+
     ps, video_frames = check_rtp(call.receiver.packets, 200009319)
     description, decoded = await asyncio.to_thread(decode, ps)
     assert description.startswith("h264,") and video_frames > 20
@@ -137,6 +158,17 @@ async def test_refusals_shared_hub_ack_timeout_and_media_drop(
     stats = client.app[CAMERAS].state(live["id"]).stats
     assert stats.subscribers == hub_before + 2
     assert client.app[CAMERAS].state(live["id"]).ingest.reconnects == 0
+
+    # the sub stream (a=stream:1): the camera's 640x360 stream, started on demand
+    sub = await platform.invite(device, live["gb_id"], mode="udp", ssrc="0200000003", stream=1)
+    assert sub.answer.status == 200
+    await sub.receiver.wait_packets(60, within=30)
+    assert "sub" in {s["stream"] for s in uplink.sessions(1)}
+    assert (await sub.bye()).status == 200
+    sub_ps, _ = check_rtp(sub.receiver.packets, 200000003)
+    sub_description, _ = await asyncio.to_thread(decode, sub_ps)
+    assert sub_description.startswith("h264,640,360"), sub_description
+    await sub.receiver.close()
 
     # the platform closes its media connection: the gateway ends the session with a BYE
     first.receiver.drop()

@@ -139,6 +139,17 @@ async def test_garbage_on_the_sip_port_disturbs_nothing() -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             for data in junk:
                 sock.sendto(data, ("127.0.0.1", port))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(5)
+            sock.sendto(
+                b"MESSAGE sip:x@127.0.0.1 SIP/2.0\r\n"
+                b"Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKbadto\r\n"
+                b"From: <sip:34020000002000000001@3402000000>;tag=1\r\nTo: <sip:@>\r\n"
+                b"Call-ID: bad-to\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+                ("127.0.0.1", port),
+            )
+            answer = await asyncio.to_thread(sock.recv, 4096)
+            assert answer.startswith(b"SIP/2.0 400 "), answer[:60]
         with socket.create_connection(("127.0.0.1", port)) as tcp:
             tcp.sendall(b"GARBAGE " * 5000)  # a head over 16 KiB: the connection closes
         keepalives = len(platform.devices[DEVICE_ID].keepalives)

@@ -121,7 +121,7 @@ async def test_wrong_password_shows_in_operator_words(
 
 
 async def test_gateway_stop_unregisters_and_start_registers_again(
-    aiohttp_client, app_settings, platform: SimulatedPlatform
+    app_settings, aiohttp_client, platform: SimulatedPlatform
 ) -> None:  # type: ignore[no-untyped-def]
     from gateway import create_app
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
 
 from cases import Month, china_date
 from tests.helpers import login as _login
@@ -242,7 +244,14 @@ async def test_ledger_kpi_board_and_downloads(client: TestClient) -> None:
         "utf-8-sig"
     )
     xlsx = await client.get(f"/api/ledger?unit={TOWNSHIP}&month={month}&format=xlsx")
-    assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
+    body = await xlsx.read()
+    assert xlsx.status == 200 and body[:2] == b"PK"
+    # Units by name in the exported table, not bare division codes.
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert any(c.startswith("麻阳苗族自治县和平溪乡综治中心") and TOWNSHIP in c for c in cells)
+    assert VILLAGE not in cells  # every unit row carries its name
     kpi = await (await client.get(f"/api/kpi?unit={TOWNSHIP}&year={month[:4]}")).json()
     assert kpi["cases"] == 1 and kpi["limit"] == 0.1 and kpi["within_limit"]
     board = await (await client.get(f"/api/ledger/board?month={month}")).json()

@@ -148,3 +148,59 @@ async def test_a_bad_phone_of_the_respondent_is_marked_on_the_respondent(base: s
         assert error.startswith("被申请人王强：联系电话不正确")
         assert await page.locator("input[name=party1_phone]").get_attribute("aria-invalid")
         assert await page.input_value("input[name=party1_phone]") == "12345"
+
+
+async def test_a_session_offers_the_units_mediators_and_the_timeline_names_people(
+    base: str,
+) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await sign_in(page, base, "hpxc.mediator")
+        await intake(page, base, "耕地灌溉用水纠纷")
+        sessions = page.get_by_test_id("sessions")
+        # Starting one now is the first choice; people's mediation is the default kind.
+        assert await sessions.locator("select[name=mode]").input_value() == "start"
+        assert (
+            await sessions.locator("select[name=mediator_kind]").input_value()
+            == "peoples_mediation"
+        )
+        offered = sessions.get_by_test_id("offered-mediators").locator("input[type=checkbox]")
+        assert await offered.count() >= 1
+        mediator = await offered.first.get_attribute("value")
+        assert mediator and await offered.first.is_checked()
+
+        await sessions.locator("select[name=mode]").select_option("record")
+        await sessions.locator("input[name=mediators]").fill("龙秀英")
+        await sessions.locator("select[name=outcome]").last.select_option("failed")
+        await sessions.locator("input[name=notes]").last.fill("双方同意下周再谈")
+        await sessions.locator("button[type=submit]", has_text="保存").click()
+        await page.wait_for_load_state()
+
+        timeline = await page.get_by_test_id("timeline").inner_text()
+        assert f"{mediator}、龙秀英" in timeline
+        assert "双方同意下周再谈" in timeline
+        assert "矛盾纠纷调解室" in timeline or "调解室" in timeline
+        assert "user:" not in timeline and "session " not in timeline
+        actors = await page.get_by_test_id("event-actor").all_inner_texts()
+        assert actors and all("hpxc.mediator" in a and not a.startswith("user") for a in actors)
+
+
+async def test_chart_labels_stay_left_of_their_bars_in_both_languages(base: str) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await sign_in(page, base, "hpx.mediator")
+        await intake(page, base, "劳资纠纷")
+        for lang in ("en", "zh-CN"):
+            await page.goto(f"{base}/ledger?lang={lang}")
+            for chart in ("chart-types", "chart-funnel", "chart-kpi"):
+                rights = await page.eval_on_selector_all(
+                    f"svg[data-testid={chart}] text[font-size='12']",
+                    "labels => labels.map(t => { const b = t.getBBox(); return b.x + b.width; })",
+                )
+                assert rights, chart
+                assert max(rights) <= 130, (lang, chart, rights)  # the bars start at x=130
+            ticks = await page.eval_on_selector_all(
+                "svg[data-testid=chart-trend] text[text-anchor=end]",
+                "texts => texts.map(t => t.textContent)",
+            )
+            assert ticks and all(t.isdigit() for t in ticks), ticks

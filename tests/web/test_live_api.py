@@ -55,7 +55,7 @@ def live_app(settings: Settings, camera: SimulatedCamera) -> web.Application:
 
 
 @pytest.fixture
-async def live(aiohttp_client, app_settings: Settings, camera: SimulatedCamera) -> TestClient:  # type: ignore[no-untyped-def]
+async def live(app_settings: Settings, aiohttp_client, camera: SimulatedCamera) -> TestClient:  # type: ignore[no-untyped-def]
     return await aiohttp_client(live_app(app_settings, camera))
 
 
@@ -132,7 +132,7 @@ async def test_second_talker_gets_409_with_who_holds_the_floor(live: TestClient)
     try:
         answer = await first.connect(answerer(live, watch, "/api/cameras/1/talk", []))
         floor = await (await live.get("/api/cameras/1/talk")).json()
-        assert floor["talking"] == "hpx.watch" and floor["talking_mine"] and floor["talk"]
+        assert floor["talking"] == "和平溪乡值班员" and floor["talking_mine"] and floor["talk"]
 
         live.session.cookie_jar.clear()  # the same client now signs in as someone else
         mediator = await login(live, "hpx.mediator")
@@ -149,7 +149,7 @@ async def test_second_talker_gets_409_with_who_holds_the_floor(live: TestClient)
         problem = await busy.json()
         assert problem["error"] == "talk_floor_busy" and "hpx.watch" in problem["message"]
         floor = await (await live.get("/api/cameras/1/talk")).json()
-        assert floor["talking"] == "hpx.watch" and not floor["talking_mine"]
+        assert floor["talking"] == "和平溪乡值班员" and not floor["talking_mine"]
         assert not floor["can_take_over"]
 
         live.session.cookie_jar.clear()

@@ -119,7 +119,7 @@ async def test_live_wall_decodes_and_push_to_talk_reaches_the_speaker(
         await other.locator("#ptt").hover()
         await other.mouse.down()
         status = other.get_by_test_id("talk-status")
-        await status.filter(has_text="hpx.watch").wait_for(timeout=10_000)
+        await status.filter(has_text="和平溪乡值班员").wait_for(timeout=10_000)
         assert "正在对该房间讲话" in await status.inner_text()
         await other.mouse.up()
         await other.close()

@@ -33,11 +33,16 @@
     };
   }
 
-  function hangUpResource(location) {
-    if (!location) return;
+  // End a WHEP/talk resource, then close its peer connection.  The DELETE goes first and
+  // the connection closes when it has been answered: closed first, the gateway sees the
+  // peer leave and ends the session by itself, and the DELETE then finds nothing (404).
+  function hangUpResource(location, pc) {
+    if (pc) { pc.ontrack = null; pc.onconnectionstatechange = null; }
+    const close = () => { if (pc) pc.close(); };
+    if (!location) { close(); return; }
     // keepalive: the DELETE still goes out when the page is being closed.
     fetch(location, { method: "DELETE", headers: { "X-CSRF-Token": csrf }, keepalive: true,
-                      credentials: "same-origin" }).catch(() => {});
+                      credentials: "same-origin" }).catch(() => {}).finally(close);
   }
 
   function gathered(pc, limitMs) {
@@ -95,7 +100,7 @@
         await gathered(pc, 2000);
         const { answer, location, stream } = await sdpRequest(
           `/api/cameras/${this.cameraId}/whep?stream=${this.stream}`, pc.localDescription.sdp);
-        if (this.pc !== pc) { hangUpResource(location); return; }
+        if (this.pc !== pc) { hangUpResource(location, null); return; }
         this.location = location;
         this.served = stream;
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
@@ -123,9 +128,8 @@
     }
 
     teardown() {
-      if (this.location) hangUpResource(this.location);
+      hangUpResource(this.location, this.pc);
       this.location = null;
-      if (this.pc) { this.pc.ontrack = null; this.pc.onconnectionstatechange = null; this.pc.close(); }
       this.pc = null;
     }
 
@@ -159,6 +163,60 @@
       this.location = null;
       this.hangTimer = null;
       this.opening = null;
+    }
+
+    // While this talker holds a session, the floor is checked twice a second: a chair who
+    // takes it over ends this session at the gateway, and the talker must know at once
+    // (the button releases, the notice names who took it).
+    watchFloor() {
+      clearInterval(this.floorWatch);
+      this.floorWatch = setInterval(async () => {
+        if (!this.pc) { clearInterval(this.floorWatch); return; }
+        try {
+          const floor = await (await fetch(`/api/cameras/${this.cameraId}/talk`)).json();
+          if (this.pc && floor.talking && !floor.talking_mine) {
+            this.hangUp();
+            this.status.textContent = `${floor.talking} ${T("took-over")}`;
+            this.status.dataset.takenBy = floor.talking;
+            if (this.onTaken) this.onTaken();
+          }
+        } catch (_) { /* the next check will tell */ }
+      }, 500);
+    }
+
+    // A level meter while talking: the talker sees the microphone hears them.
+    meter() {
+      const el = document.getElementById("mic-level");
+      if (!el || !this.mic || !window.AudioContext) return;
+      this.audio = this.audio || new AudioContext();
+      const source = this.audio.createMediaStreamSource(this.mic);
+      const analyser = this.audio.createAnalyser();
+      analyser.fftSize = 512;
+      source.connect(analyser);
+      const samples = new Float32Array(analyser.fftSize);
+      el.hidden = false;
+      clearInterval(this.levelTimer);
+      this.levelTimer = setInterval(() => {
+        analyser.getFloatTimeDomainData(samples);
+        let sum = 0;
+        for (const v of samples) sum += v * v;
+        const live = this.mic && this.mic.getAudioTracks().some((t) => t.enabled);
+        el.value = live ? Math.min(1, Math.sqrt(sum / samples.length) * 3) : 0;
+      }, 100);
+    }
+
+    // The connection ended under us: say so if someone took the floor.
+    async lost() {
+      if (!this.pc) return;
+      this.hangUp();
+      try {
+        const floor = await (await fetch(`/api/cameras/${this.cameraId}/talk`)).json();
+        if (floor.talking && !floor.talking_mine) {
+          this.status.textContent = `${floor.talking} ${T("took-over")}`;
+          this.status.dataset.takenBy = floor.talking;
+          if (this.onTaken) this.onTaken();
+        }
+      } catch (_) { /* nothing more to say */ }
     }
 
     async press() {
@@ -196,8 +254,11 @@
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
         this.pc = pc;
         this.location = location;
+        delete this.status.dataset.takenBy;
+        this.watchFloor();
+        this.meter();
         pc.onconnectionstatechange = () => {
-          if (pc.connectionState === "failed" || pc.connectionState === "closed") this.hangUp();
+          if (pc.connectionState === "failed" || pc.connectionState === "closed") this.lost();
         };
       } catch (error) {
         pc.close();
@@ -215,10 +276,14 @@
 
     hangUp() {
       clearTimeout(this.hangTimer);
-      hangUpResource(this.location);
+      hangUpResource(this.location, this.pc);
       this.location = null;
-      if (this.pc) this.pc.close();
       this.pc = null;
+      clearInterval(this.floorWatch);
+      clearInterval(this.levelTimer);
+      const el = document.getElementById("mic-level");
+      if (el) { el.value = 0; el.hidden = true; }
+      if (this.audio) { this.audio.close().catch(() => {}); this.audio = null; }
       if (this.mic) this.mic.getTracks().forEach((t) => t.stop());
       this.mic = null;
     }
@@ -398,6 +463,8 @@
     const down = (event) => {
       event.preventDefault();
       if (!state.large || !state.large.talker) return;
+      // Taken over: the button lets go by itself, whatever the pointer does.
+      state.large.talker.onTaken = () => { ptt.classList.remove("on"); ptt.textContent = T("talk"); };
       ptt.classList.add("on");
       ptt.textContent = T("talking-now");
       state.large.talker.press();

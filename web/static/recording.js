@@ -53,11 +53,19 @@
     try { const r = await api("GET", `/api/recordings/${rid}/verify`); out.textContent = r.summary; out.className = r.ok ? "badge on" : "badge off"; }
     catch (e) { out.textContent = e.message; }
   });
+  // Forms take the case number people see; the API addresses the case by its id.
+  async function caseId(number) {
+    const wanted = String(number).trim();
+    const found = await api("GET", `/api/cases?q=${encodeURIComponent(wanted)}&limit=5`);
+    const hit = (found.cases || []).find(c => c.number === wanted);
+    if (!hit) throw new Error(document.getElementById("recording-data").dataset.nocase || "no such case");
+    return hit.id;
+  }
   const attach = document.getElementById("attach");
   if (attach) attach.addEventListener("submit", async (e) => {
     e.preventDefault();
     const f = new FormData(attach);
-    try { await api("POST", `/api/cases/${f.get("case_id")}/recordings`, { recording_id: rid, note: f.get("note") }); location.reload(); }
+    try { await api("POST", `/api/cases/${await caseId(f.get("case_number"))}/recordings`, { recording_id: rid, note: f.get("note") }); location.reload(); }
     catch (err) { alert(err.message); }
   });
   const exp = document.getElementById("export");
@@ -67,7 +75,7 @@
     const bar = document.getElementById("export-progress");
     const out = document.getElementById("export-result");
     try {
-      const started = await api("POST", `/api/cases/${f.get("case_id")}/exports`, { reason: f.get("reason"), ranges: [{ recording_id: rid, start: f.get("start"), end: f.get("end") }] });
+      const started = await api("POST", `/api/cases/${await caseId(f.get("case_number"))}/exports`, { reason: f.get("reason"), ranges: [{ recording_id: rid, start: f.get("start"), end: f.get("end") }] });
       bar.hidden = false;
       for (;;) {
         const s = await api("GET", `/api/exports/${started.id}`);
