@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg chromium fonts-noto-cjk python3-gst-1.0 gir1.2-gst-rts
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help deps demo serve migrate test test-pg lint format bench clean
+.PHONY: help deps demo serve migrate test test-pg lint format bench soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -36,7 +36,7 @@ $(STAMP)/python: pyproject.toml
 	@echo "==> [2/2] Python venv $(VENV): packages from pyproject.toml (a few minutes the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
-	@set -o pipefail; $(PY) -m pip install --progress-bar off -e '.[test,dev]' \
+	@set -o pipefail; $(PY) -m pip install --progress-bar off -e '.[test,dev,bench]' \
 	  | sed -nE 's/^(Collecting|Successfully installed)/    \1/p'
 	@echo "    venv ready: $$($(PY) -m pip list 2>/dev/null | tail -n +3 | wc -l) packages"
 	@touch $@
@@ -75,6 +75,9 @@ bench: deps ## run the benchmarks in bench/ (figures go to BENCHMARKS.md; ~25 mi
 	$(PY) -m bench.bench_recordings
 	$(PY) -m bench.bench_cases
 	$(PY) -m bench.bench_uplink --gst 1 10 20 40 --sip 2000
+
+soak: deps ## one hour: 40 cameras recording, viewers churning; charts in bench/soak-results
+	$(PY) -m bench.soak --cameras 40 --minutes 60 --out bench/soak-results
 
 clean: ## remove the venv, stamps and caches (not the data directory)
 	rm -rf $(VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -136,7 +136,8 @@ async def read_onvif_device(
     host: str, port: int, username: str, password: str, *, time_limit: float = 20.0
 ) -> OnvifDevice:
     """Everything registration needs from the camera at ``host:port``."""
-    onvif = _import_onvif()
+    # The first registration imports onvif-zeep (hundreds of files): off the loop.
+    onvif = await asyncio.to_thread(_import_onvif)
     saved = {name: os.environ[name] for name in _PROXY_VARS if name in os.environ}
     try:
         camera = onvif.ONVIFCamera(host, port, username, password, adjust_time=True, no_cache=True)

@@ -76,6 +76,7 @@ from core import (
     contains,
     level_of,
     record,
+    scope_prefix,
     utcnow,
     validate_code,
 )
@@ -261,6 +262,21 @@ class CaseService:
         async with self.db.transaction() as session:
             case = await visible_case(session, actor, case_id)
             return await detail(session, case, self._clock(), self.rules)
+
+    async def mediations_in_progress(self, actor: Principal) -> dict[int, str]:
+        """Rooms of the caller's scope where a mediation session runs now → the case number
+        (for the live wall)."""
+        prefix = scope_prefix(actor.unit_code)
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(CaseSessionRow.room_id, CaseRow.number)
+                .join(CaseRow, CaseRow.id == CaseSessionRow.case_id)
+                .where(
+                    CaseSessionRow.state == _IN_PROGRESS,
+                    CaseSessionRow.unit_code.startswith(prefix, autoescape=True),
+                )
+            )
+            return {int(room): str(number) for room, number in rows}
 
     async def search(self, actor: Principal, query: CaseQuery) -> CasePage:
         """Cases in scope matching every given filter, newest first; parties masked."""

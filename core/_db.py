@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,6 +23,11 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Base", "Database", "UTCDateTime", "utcnow"]
+
+log = logging.getLogger("gateway.db")
+
+_WORKER_GRACE = 2.0
+_WORKER_JOIN_TIMEOUT = 5.0
 
 # Stable constraint names so Alembic revisions are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -71,8 +79,16 @@ class Database:
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # aiosqlite runs each connection on a worker thread of its own.  A query cancelled
+        # at shutdown (a background task's, or SQLAlchemy's shielded close of the
+        # connection it ran on) keeps that thread busy after its task is gone; when the
+        # thread finishes after the event loop has closed it cannot hand back the result
+        # and dies with "Event loop is closed".  close() therefore ends every worker while
+        # the loop still runs: the connections are tracked from the moment they open.
+        self._sqlite_connections: weakref.WeakSet[Any] = weakref.WeakSet()
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", self._track_sqlite)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads take no write lock on SQLite (BEGIN DEFERRED under WAL: readers never wait
@@ -105,7 +121,55 @@ class Database:
             yield session
 
     async def close(self) -> None:
+        """Close every connection; on SQLite, return once no worker thread is left.
+
+        Safe to call twice.
+        """
+        if self.is_sqlite:
+            # A statement still running belongs to work cancelled at shutdown (its task
+            # cannot finish until the statement does): interrupt it first.
+            for connection in list(self._sqlite_connections):
+                raw = connection._connection
+                if raw is not None and connection._thread.is_alive():
+                    raw.interrupt()
         await self.engine.dispose()
+        if self.is_sqlite:
+            await self._end_sqlite_workers()
+
+    def _track_sqlite(self, dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)  # the aiosqlite.Connection
+        if driver is not None and hasattr(driver, "_thread"):
+            self._sqlite_connections.add(driver)
+
+    async def _end_sqlite_workers(self) -> None:
+        left = [c for c in list(self._sqlite_connections) if c._thread.is_alive()]
+        if not left:
+            return
+        # Connections still open here belong to cancelled work.  Their statements were
+        # interrupted above; SQLAlchemy's shielded close of each is queued behind them and
+        # ends the thread, as long as the loop runs: give it that first.
+        if await _threads_end(left, _WORKER_GRACE):
+            return
+        # Abandoned connections (nobody will close them): stop their threads ourselves.
+        log.info("stopping SQLite connections left open", extra={"count": len(left)})
+        for connection in left:
+            raw = connection._connection
+            if raw is not None:
+                raw.interrupt()
+            if connection._running and connection._thread.is_alive():
+                connection.stop()
+        if not await _threads_end(left, _WORKER_JOIN_TIMEOUT):
+            log.warning("SQLite worker threads did not end", extra={"count": len(left)})
+
+
+async def _threads_end(connections: list[Any], within: float) -> bool:
+    """Let the loop run (the workers hand their last results to it) until the threads end."""
+    deadline = asyncio.get_running_loop().time() + within
+    while any(c._thread.is_alive() for c in connections):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -41,16 +42,20 @@ async def migrate(db: Database) -> None:
         await connection.run_sync(_upgrade, config)
 
 
-def _revisions(connection: Connection, config: Config) -> tuple[str | None, str | None]:
-    current = MigrationContext.configure(connection).get_current_revision()
-    head = ScriptDirectory.from_config(config).get_current_head()
-    return current, head
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _head(config: Config) -> str | None:
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 async def check_schema(db: Database) -> None:
     """Refuse to run on a database that is not at the newest revision, saying how to fix it."""
+    # The revision scripts are files: read them off the loop (this runs at app start-up).
+    head = await asyncio.to_thread(_head, alembic_config(db.url))
     async with db.engine.connect() as connection:
-        current, head = await connection.run_sync(_revisions, alembic_config(db.url))
+        current = await connection.run_sync(_current)
     if current != head:
         state = "empty" if current is None else f"at revision {current}"
         raise SchemaNotCurrentError(

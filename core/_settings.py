@@ -41,6 +41,9 @@ class HttpSettings:
     #: ``/metrics`` for a scraper on another machine: it sends ``Authorization: Bearer
     #: <this>`` (``GATEWAY_HTTP_METRICS_TOKEN``).  Empty: ``/metrics`` answers loopback only.
     metrics_token: str = ""
+    #: Serve ``/metrics`` on its own port on 127.0.0.1 instead (``GATEWAY_HTTP_METRICS_PORT``;
+    #: 0: on the main port).  The main port then answers 404 for ``/metrics``.
+    metrics_port: int = 0
 
 
 @dataclass(frozen=True, slots=True)

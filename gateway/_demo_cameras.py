@@ -8,8 +8,10 @@ administrator uses.  Fixed ports keep earlier registrations valid across demo re
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -87,7 +89,10 @@ def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
     ]
     # the simulator dies with the gateway, even a killed one: no orphan keeps the ports
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent
+        command,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=functools.partial(die_with_parent, os.getpid()),
     )
     assert process.stdout is not None
     document = ""

@@ -45,10 +45,16 @@ _PR_SET_PDEATHSIG = 1
 _RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-def die_with_parent() -> None:
-    """Linux: get SIGTERM when the parent process dies (no orphan keeps the port)."""
+def die_with_parent(parent: int | None = None) -> None:
+    """Linux: get SIGTERM when the parent process dies (no orphan keeps the port).
+
+    Given the parent's pid (taken before the fork), a child whose parent died before the
+    request took effect exits at once: the signal is sent only for a death that follows.
+    """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 def internal_port(settings: Settings, index: int) -> int:

@@ -117,7 +117,8 @@ class CameraFeed:
         await self.pump.close()
         self.mix.stop()
         self._subscription.close()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # Joining the decode thread waits for a frame in progress: off the loop.
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
         self._decoder = None
         self.lease.release()
 

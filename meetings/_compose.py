@@ -98,9 +98,8 @@ class Composer:
             raise ValueError("the composite's width and height must be even (4:2:0)")
         self.width = width
         self.height = height
-        self._font_path = font_path if font_path is not None else find_cjk_font()
-        if self._font_path is None:
-            log.warning("no CJK font found: site names on the tiles cannot show Chinese")
+        # looked up on first use, in the worker thread that composes (it touches files)
+        self._font: tuple[str | None] | None = (font_path,) if font_path is not None else None
         self._background = _yuv(_BACKGROUND)
         self._empty = _yuv(_EMPTY_TILE)
         self._outline = _yuv(_SPEAKER)
@@ -138,6 +137,14 @@ class Composer:
                         region, (t // 2, t // 2), (w - 1 - t // 2, h - 1 - t // 2), value, t
                     )
         return canvas
+
+    @property
+    def _font_path(self) -> str | None:
+        if self._font is None:
+            self._font = (find_cjk_font(),)
+            if self._font[0] is None:
+                log.warning("no CJK font found: site names on the tiles cannot show Chinese")
+        return self._font[0]
 
     def _label(self, regions: list[Plane], content: TileContent, tile: Tile) -> None:
         """The site's name in the tile's top-left corner, its badges (静音, 举手) after it.

@@ -253,8 +253,9 @@ class Room:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._video_pool.shutdown(wait=True, cancel_futures=True)
-        self._audio_pool.shutdown(wait=True, cancel_futures=True)
+        # Joining the worker threads waits for a decode in progress: off the loop.
+        await asyncio.to_thread(self._video_pool.shutdown, wait=True, cancel_futures=True)
+        await asyncio.to_thread(self._audio_pool.shutdown, wait=True, cancel_futures=True)
         self._encoder.close()
         self.hub.close(reason)
 

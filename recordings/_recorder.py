@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from camera_registry import CameraManager, StreamHub
-from core import SYSTEM, Database, Permission, Principal, authorize, record
+from core import SYSTEM, Database, Permission, Principal, authorize, record, utcnow
 
 from ._access import existing_row, visible_row
 from ._archive import RecordingArchive
@@ -420,7 +420,17 @@ class Recorder:
                 writer = self._retire(event.recording_id)
                 self._settle(event.recording_id)
                 assert writer is not None
-                await index_manifest(session, writer.manifest, row.path)
+                if writer.manifest.stopped_at is None:
+                    # Its final manifest could not be written (a full disk): the index says
+                    # how it ended; the synced segments stay on disk and verify, and the
+                    # next start-up's salvage completes the files' own record.
+                    row = await index_manifest(
+                        session, writer.manifest, row.path, state="interrupted"
+                    )
+                    row.stopped_at = utcnow()
+                    row.stop_reason = f"interrupted: {event.detail}"
+                else:
+                    await index_manifest(session, writer.manifest, row.path)
                 await record(
                     session,
                     SYSTEM,

@@ -540,6 +540,46 @@ class SimulatedPlatform:
             await receiver.close()
         return call
 
+    async def invite_then_cancel(
+        self, device: DeviceRecord, channel_id: str, within: float = 10.0
+    ) -> tuple[Msg, Msg]:
+        """INVITE and, at once, CANCEL it: (the INVITE's final answer, the CANCEL's)."""
+        receiver = MediaReceiver("udp")
+        port = await receiver.open()
+        body = (
+            f"v=0\r\no={self.server_id} 0 0 IN IP4 {self.host}\r\ns=Play\r\n"
+            f"c=IN IP4 {self.host}\r\nt=0 0\r\nm=video {port} RTP/AVP 96\r\n"
+            "a=recvonly\r\na=rtpmap:96 PS/90000\r\ny=0200000009\r\n"
+        ).encode()
+        invite = self.request(
+            "INVITE", device, to_user=channel_id, body=body, content_type="APPLICATION/SDP"
+        )
+        call = PlayCall(self, device, invite, invite, receiver)
+        loop = asyncio.get_running_loop()
+        futures = {
+            "INVITE": loop.create_future(),
+            "CANCEL": loop.create_future(),
+        }
+        branch = _branch(invite)
+        for method, future in futures.items():
+            self._pending[(branch, method)] = future
+        where = (device.transport, device.address)
+        try:
+            self._send(invite, where)
+            cancel_headers = [(k, v) for k, v in invite.headers
+                              if k in ("Via", "From", "To", "Call-ID")]  # fmt: skip
+            cancel_headers.append(("CSeq", f"{call.invite_cseq} CANCEL"))
+            self._send(Msg(f"CANCEL {invite.uri} SIP/2.0", cancel_headers), where)
+            answers = await asyncio.wait_for(asyncio.gather(*futures.values()), within)
+        finally:
+            for method in futures:
+                self._pending.pop((branch, method), None)
+            await receiver.close()
+        final_invite, cancel_answer = answers
+        self._send(PlayCall(self, device, invite, final_invite, receiver).in_dialog(
+            "ACK", cseq=call.invite_cseq), where)  # fmt: skip
+        return final_invite, cancel_answer
+
     def call_ended(self, call_id: str) -> bool:
         """Whether the device sent BYE for this call."""
         return call_id in self.byes

@@ -67,6 +67,9 @@ class IncomingCall:
     peer: Peer
     endpoint: SipEndpoint
     session_name: str  # the SDP ``s=`` line: Play, Playback, Download, Talk
+    #: Set when the platform CANCELs before the answer: the handler then answers 487
+    #: (``call.refuse(487)``) instead of 200 and lets go of what it prepared.
+    cancelled: bool = False
 
     async def respond(self, response: SipResponse) -> None:
         await self.endpoint.respond(self.request, response, self.peer)

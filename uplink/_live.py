@@ -428,7 +428,7 @@ class LiveCalls:
                 offer, channel_id=channel.gb_id, host=host, port=sink.local_port,
                 video_codec=video, audio_codec=self.audio_codec(lease),
             )  # fmt: skip
-        if session.cancelled:
+        if session.cancelled or call.cancelled:
             await call.refuse(487)
             await session.end("cancelled before the answer", bye=False)
             return

@@ -10,6 +10,7 @@ an empty list.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -130,9 +131,10 @@ class PlatformQueries:
         charset = link.config.charset
         if target == link.device_id:
             channels = await self.channels.channels(link.config)
+            firmware = await asyncio.to_thread(_version)  # package metadata is on disk
             answer = device_info_response(
                 body.sn, target, charset, name="综治视频网关", manufacturer="zongzhi-gateway",
-                model="GB/T 28181 gateway", firmware=_version(), channels=len(channels),
+                model="GB/T 28181 gateway", firmware=firmware, channels=len(channels),
             )  # fmt: skip
         else:
             channel = await self.channels.channel(link.config, target)

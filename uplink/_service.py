@@ -86,6 +86,7 @@ class UplinkService:
         self.queries = QueryRouter()
         self.invites = InviteRouter()
         self.dialogs = DialogTable()
+        self._inviting: dict[str, IncomingCall] = {}  # INVITEs not answered yet
         self.links: dict[int, PlatformLink] = {}
         #: The cameras platforms see (None: no camera side, as in SIP-only tests).
         self.channels = channels
@@ -340,6 +341,9 @@ class UplinkService:
             await self._on_manscdp(link, request, peer)
         elif method == "INVITE":
             await self._on_invite(link, request, peer)
+        elif method == "CANCEL" and call_id in self._inviting:
+            self._inviting[call_id].cancelled = True  # its handler answers 487
+            await endpoint.respond(request, response_to(request, 200), peer)
         elif method in ("BYE", "CANCEL", "INFO"):
             await endpoint.respond(request, response_to(request, 481), peer)
         else:
@@ -392,4 +396,9 @@ class UplinkService:
                 peer,
             )
             return
-        await handler(IncomingCall(link, request, peer, self.endpoint, session_name))
+        call = IncomingCall(link, request, peer, self.endpoint, session_name)
+        self._inviting[request.call_id] = call  # a CANCEL before the answer finds it
+        try:
+            await handler(call)
+        finally:
+            self._inviting.pop(request.call_id, None)

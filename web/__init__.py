@@ -107,6 +107,7 @@ def setup_web(app: web.Application, apis: list[Api] | None = None) -> None:
     settings = app.get(SETTINGS)
     app[JINJA] = create_environment(settings.zone if settings is not None else None)
     app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_system.metrics_listener)
     app[_system.OPERATIONS] = [op for api in every_api for op in api.operations]
     app.router.add_routes(_system.routes)
     for api in every_api:

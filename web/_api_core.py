@@ -132,7 +132,7 @@ async def me(request: web.Request) -> web.StreamResponse:
 @api.get("/api/units", "Units the caller may see (its own unit and its subtree)")
 async def list_units(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await request.app[ORG].units(session, principal)
     return web.json_response({"units": [unit_json(u) for u in units]})
 
@@ -170,7 +170,7 @@ async def create_unit(request: web.Request) -> web.StreamResponse:
 async def get_unit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     org = request.app[ORG]
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         unit = await org.unit(session, principal, request.match_info["code"])
         rooms = [
             r for r in await org.rooms(session, principal, unit.code) if r.unit_code == unit.code
@@ -216,7 +216,7 @@ async def add_staff(request: web.Request) -> web.StreamResponse:
 @api.get("/api/rooms", "Reception and mediation rooms the caller may see", query=("unit",))
 async def list_rooms(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         rooms = await request.app[ORG].rooms(session, principal, request.query.get("unit"))
     return web.json_response({"rooms": [room_json(r) for r in rooms]})
 
@@ -242,7 +242,7 @@ async def create_room(request: web.Request) -> web.StreamResponse:
 @api.get("/api/rooms/{id:\\d+}", "One room in your scope")
 async def get_room(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         room = await request.app[ORG].room(session, principal, path_id(request, "id"))
     return web.json_response(room_json(room))
 
@@ -251,7 +251,7 @@ async def get_room(request: web.Request) -> web.StreamResponse:
 async def list_users(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.USER_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         users = await session.scalars(
             select(User)
             .where(User.unit_code.startswith(scope_prefix(principal.unit_code)))
@@ -337,7 +337,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 async def list_tokens(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         tokens = await session.scalars(
             select(ApiToken)
             .where(ApiToken.unit_code.startswith(scope_prefix(principal.unit_code)))
@@ -397,7 +397,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
     limit = min(500, max(1, query_int(request, "limit", 100) or 1))
     before = query_int(request, "before")
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         query = select(AuditEntry).where(in_scope(principal))
         if before is not None:
             query = query.where(AuditEntry.seq < before)
@@ -409,7 +409,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
 async def verify_audit(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.AUDIT_READ, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         _checked, broken = await verify_chain(session)
         # The whole chain is checked, but the counts are of the caller's scope: a township
         # learns nothing of the county's activity from the size of the log.

@@ -21,6 +21,7 @@ from sessions import CameraRef, LiveSessions
 
 from ._api import Api
 from ._api_cameras import CAMERA_LEASES, CAMERA_REGISTRY, CAMERAS, state_json
+from ._api_cases import CASES
 from ._api_recordings import RECORDINGS
 from ._cluster import forward_if_remote
 from ._context import DB, current_principal
@@ -179,6 +180,11 @@ async def wall_status(request: web.Request) -> web.StreamResponse:
     remote_ids = [v.camera.id for v in views if v.camera.id not in manager and v.camera.enabled]
     published = await request.app[CAMERA_LEASES].published_states(remote_ids) if remote_ids else {}
     listed = [(v.camera.id, v.camera.name, v.unit_code) for v in views]
+    rooms = {v.camera.id: v.camera.room_id for v in views}
+    cases = request.app.get(CASES)
+    mediations = await cases.mediations_in_progress(principal) if cases is not None else {}
+    # The case number for those who may read cases; "a mediation is on" for the others.
+    show_number = principal.has(Permission.CASE_READ)
     known = {camera_id for camera_id, _, _ in listed}
     for camera_id in manager.camera_ids:  # running here without a row (embedded use, tests)
         spec = manager.spec(camera_id)
@@ -211,6 +217,11 @@ async def wall_status(request: web.Request) -> web.StreamResponse:
                 "talking": people.get(floor.get("name", ""), floor.get("name")),
                 "talking_since": _iso(floor["since"]) if floor.get("since") else None,
                 "talking_mine": bool(floor and floor.get("actor") == principal.actor),
+                "mediation": (
+                    None
+                    if rooms.get(camera_id) not in mediations
+                    else {"case_number": mediations[rooms[camera_id]] if show_number else None}
+                ),
             }
         )
     return web.json_response({"cameras": cameras})

@@ -525,6 +525,7 @@ ZH.update(
         "All rooms": "全部房间",
         "took over the talk-back": "接管了对讲",
         "Microphone level": "麦克风音量",
+        "Mediation in progress": "调解中",
         "Page not found": "页面不存在",
         "Back to the home page": "返回首页",
         "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",
@@ -545,6 +546,7 @@ ZH.update(
         "The unit file was not imported": "单位文件未导入",
         "error.bad_unit_file": "单位文件有误，未导入任何单位。",
         "error.already_initialized": "网关已初始化。",
+        "error.database_unavailable": "数据库连接中断，请稍后重试。",
     }
 )
 
@@ -630,6 +632,8 @@ ZH.update(
 _MEETINGS_ZH = {
     "Video meetings": "视频会议",
     "Today's and the next meetings": "今日及近期会议",
+    "Meeting minutes": "会议纪要",
+    "Saved": "已保存",
     "Village joint meetings on Thursdays, the township meeting on Friday mornings (Beijing time).": "村级联席例会每周四召开，乡级联席例会每周五上午召开（北京时间）。",
     "Calendar feed (ICS)": "订阅日历（ICS）",
     "Link copied": "链接已复制",

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import DBAPIError
 
 from core import (
     AuthenticationError,
@@ -143,6 +144,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # aiohttp's bare "404: Not Found".
             return error_response(request, exc.status, "page_not_found", "page not found")
         raise
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            log.exception("unhandled error", extra={"path": request.path})
+            return error_response(
+                request, 500, "internal", "internal error; the gateway logged the details"
+            )
+        # The database dropped the connection (restart, failover, a killed backend): the
+        # transaction was rolled back and the pool reconnects; the client may retry.
+        log.warning("database connection lost", extra={"path": request.path})
+        return error_response(
+            request, 503, "database_unavailable", "the database connection was lost; retry"
+        )
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return error_response(

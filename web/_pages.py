@@ -149,7 +149,7 @@ async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/login")
     principal = current_principal(request)
     org = request.app[ORG]
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = await org.staff(session, principal, principal.unit_code)
@@ -195,7 +195,7 @@ async def _render_org(
 ) -> web.StreamResponse:
     principal = current_principal(request)
     org = request.app[ORG]
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await org.units(session, principal)
         rooms = await org.rooms(session, principal)
         staff = {u.code: await org.staff(session, principal, u.code) for u in units}
@@ -304,7 +304,7 @@ async def org_add_staff(request: web.Request) -> web.StreamResponse:
 async def users_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.USER_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         users = list(
             await session.scalars(
                 select(User)
@@ -365,7 +365,7 @@ async def users_toggle(request: web.Request) -> web.StreamResponse:
 async def tokens_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.TOKEN_MANAGE, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         tokens = list(
             await session.scalars(
                 select(ApiToken)

@@ -24,7 +24,7 @@ GRID_SIZES = (1, 4, 9, 16)
 async def live_wall(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     authorize(principal, Permission.CAMERA_VIEW, principal.unit_code)
-    async with request.app[DB].transaction() as session:
+    async with request.app[DB].read() as session:
         units = await request.app[ORG].units(session, principal)
     return render_page(
         request,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,8 +13,9 @@ from sqlalchemy import text
 
 from ._api import ApiOperation, openapi_document
 from ._context import DB, METRICS, SETTINGS
+from ._middleware import security_headers
 
-__all__ = ["OPERATIONS", "routes"]
+__all__ = ["OPERATIONS", "metrics_listener", "routes"]
 
 routes = web.RouteTableDef()
 OPERATIONS = web.AppKey("api_operations", list[ApiOperation])
@@ -23,6 +26,37 @@ def _loopback(remote: str | None) -> bool:
         return remote is not None and ipaddress.ip_address(remote).is_loopback
     except ValueError:
         return False
+
+
+_METRICS_LISTENER = web.RequestKey("metrics_listener", bool)
+
+
+async def metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """``/metrics`` on 127.0.0.1:``metrics_port`` when set: a listener of its own, owned
+    by the application (started and stopped with it); every worker binds it with
+    SO_REUSEPORT and answers with its own figures, as on the main port."""
+    port = app[SETTINGS].http.metrics_port
+    if not port:
+        yield
+        return
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        request[_METRICS_LISTENER] = True
+        return await metrics(request)
+
+    loopback = web.Application()
+    loopback[SETTINGS] = app[SETTINGS]
+    loopback[METRICS] = app[METRICS]
+    loopback.router.add_get("/metrics", serve)
+    loopback.on_response_prepare.append(security_headers)
+    runner = web.AppRunner(loopback, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_port=True)
+    await site.start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 @routes.get("/healthz")
@@ -45,6 +79,12 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     beyond any one user's scope, so they are not for signed-in people either.
     """
     # Plain-text refusals: the caller is a scraper, not a browser to send to sign-in.
+    if request.app[SETTINGS].http.metrics_port and not request.get(_METRICS_LISTENER, False):
+        raise web.HTTPNotFound()  # served on its own loopback port instead
+    return _metrics_answer(request)
+
+
+def _metrics_answer(request: web.Request) -> web.StreamResponse:
     token = request.app[SETTINGS].http.metrics_token
     if token:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -66,10 +106,15 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/openapi.json")
 async def openapi(request: web.Request) -> web.StreamResponse:
+    # The installed version is read from the package metadata on disk: off the loop.
+    current = await asyncio.to_thread(_installed_version)
+    return web.json_response(openapi_document(request.app[OPERATIONS], current))
+
+
+def _installed_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        current = version("zongzhi-gateway")
+        return version("zongzhi-gateway")
     except PackageNotFoundError:
-        current = "0.0.0+local"
-    return web.json_response(openapi_document(request.app[OPERATIONS], current))
+        return "0.0.0+local"

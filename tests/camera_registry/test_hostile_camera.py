@@ -199,7 +199,7 @@ async def test_an_access_unit_that_never_ends_costs_bounded_memory_and_shows_sta
     before = _rss()
     peak = before
     # the stall timeout leaves the flood time to pass through one session on a busy machine
-    async with _ingest_of(endless_access_unit(total, sent), events, 10.0) as ingest:
+    async with _ingest_of(endless_access_unit(total, sent), events, 20.0) as ingest:
         while sent[0] < total and not events:
             peak = max(peak, _rss())
             await asyncio.sleep(0.05)

@@ -211,7 +211,9 @@ async def test_kill_9_one_of_three_and_the_others_take_its_cameras(
                 reasons = [g["reason"] for g in detail["gaps"]]
                 return any(f"taken over from gateway process {owner_of_c}" in r for r in reasons)
 
-            await _until(takeover_gap, 10, "a gap naming the takeover")
+            await _until(
+                takeover_gap, 30, "a gap naming the takeover"
+            )  # in the index once written; slow under load
         rows = (await a.call("GET", "/api/recordings"))["recordings"]
         old = [
             r for r in rows if r["camera_id"] in victims and r["id"] not in {f["id"] for f in fresh}

@@ -25,24 +25,58 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _port(env: dict[str, str], name: str) -> int:
+    return int(env[name])
+
+
 def test_compose_file_is_consistent() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     db = services["db"]
     boxes = [services["gateway"], services["gateway-2"]]
     assert set(compose["volumes"]) == {"pgdata", "gatewaydata"}
+    # PostgreSQL answers on this machine's loopback only, where the host-networked boxes are.
+    assert db["ports"] == ["127.0.0.1:5432:5432"]
+    used: list[tuple[str, int]] = []
     for box in boxes:
+        env = box["environment"]
+        # Host networking: browsers get ICE candidates with the machine's LAN address,
+        # WS-Discovery multicast reaches the cameras; so no published ports.
+        assert box["network_mode"] == "host" and "ports" not in box
+        assert box["init"] is True
         assert "gatewaydata:/data" in box["volumes"]  # the same keys and recordings
-        assert box["environment"]["GATEWAY_DATA_DIR"] == "/data"
-        assert db["environment"]["POSTGRES_DB"] in box["environment"]["GATEWAY_DATABASE_URL"]
+        assert env["GATEWAY_DATA_DIR"] == "/data"
+        assert env["GATEWAY_HTTP_HOST"] == "0.0.0.0"
+        assert "@127.0.0.1:5432/" + db["environment"]["POSTGRES_DB"] in env["GATEWAY_DATABASE_URL"]
+        assert env["GATEWAY_CLUSTER_URL"] == "http://127.0.0.1"
         assert "serve" in box["command"] and "--workers" in box["command"]
+        workers = int(box["command"][box["command"].index("--workers") + 1])
+        http = _port(env, "GATEWAY_HTTP_PORT")
+        used += [("tcp", http)] + [("tcp", http + 1 + i) for i in range(workers)]
+        sip = _port(env, "GATEWAY_UPLINK_SIP_PORT")
+        used += [("tcp", sip), ("udp", sip), ("tcp", _port(env, "GATEWAY_RESTREAM_PORT"))]
+        assert "GATEWAY_HTTP_PORT" in box["healthcheck"]["test"][-1]
+    # Two boxes on one machine's network: no port bound twice (workers included).
+    assert len(used) == len(set(used)), sorted(used)
+    assert ("tcp", 5432) not in used
     assert services["gateway"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert "--migrate" in services["gateway"]["command"]  # one box migrates, the other waits
     assert services["gateway-2"]["depends_on"]["gateway"]["condition"] == "service_healthy"
-    urls = {box["environment"]["GATEWAY_CLUSTER_URL"] for box in boxes}
-    assert urls == {"http://gateway", "http://gateway-2"}  # each names itself for the other
-    ports = [box["ports"][0].split(":")[0] for box in boxes]
-    assert len(set(ports)) == 2
+    header = (ROOT / "docker-compose.yml").read_text().split("x-gateway:")[0]
+    assert "python -m gateway init" in header and "user add --unit" not in header
+
+
+def test_the_image_holds_every_package() -> None:
+    """The Dockerfile copies every package pyproject installs, and exposes the ports."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    assert packages <= copied, packages - copied
+    exposed = next(line for line in dockerfile.splitlines() if line.startswith("EXPOSE"))
+    assert set(exposed.split()[1:]) >= {"8080", "5060/udp", "5060/tcp", "8554"}
 
 
 def test_the_gateway_service_command_migrates_and_becomes_healthy(
@@ -66,6 +100,9 @@ def test_the_gateway_service_command_migrates_and_becomes_healthy(
         "GATEWAY_DATA_DIR": str(tmp_path),
         "GATEWAY_HTTP_HOST": "127.0.0.1",
         "GATEWAY_HTTP_PORT": str(port),
+        # this shared machine's 5060 and 8554 may be taken by other tests
+        "GATEWAY_UPLINK_SIP_PORT": "0",
+        "GATEWAY_RESTREAM_PORT": "0",
     }
     process = subprocess.Popen(
         [sys.executable, *command[1:]],

@@ -155,6 +155,18 @@ async def test_a_browser_chairs_a_meeting_with_a_synthetic_site(
             )
             assert decoded > 10
             assert not await page.is_visible("[data-testid=answer]")  # nobody called yet
+            # the chair writes the agenda and minutes on the console
+            await page.fill("[data-testid=agenda]", "一、本周矛盾纠纷排查")
+            await page.fill("[data-testid=minutes]", "会议纪要：楠木桥村汇报两起纠纷")
+            await page.click("[data-testid=save-notes]")
+            for _ in range(50):
+                async with chair.get(f"/api/meetings/occurrences/{occurrence}") as r:
+                    saved = await r.json()
+                if saved["minutes"]:
+                    break
+                await asyncio.sleep(0.2)
+            assert saved["agenda"] == "一、本周矛盾纠纷排查"
+            assert saved["minutes"] == "会议纪要：楠木桥村汇报两起纠纷"
             await page.click("[data-testid=leave]")
             # the calendar lists it; the attendance report shows both sites present
             await page.goto(base + "/meetings")

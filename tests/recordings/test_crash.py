@@ -69,11 +69,11 @@ async def kill_during_recording(data: Path, clips: Path) -> tuple[Path, dict[str
 async def test_kill_9_loses_at_most_the_open_fragment(tmp_path: Path, clip_cache: Path) -> None:
     data = tmp_path / "data"
     directory, closed = await kill_during_recording(data, clip_cache)
-    key = SigningKey.load_or_create(data)
+    key = await asyncio.to_thread(SigningKey.load_or_create, data)
     parts = [p for p in directory.iterdir() if p.name.endswith(PART_SUFFIX)]
     assert len(parts) == 1, "the open segment is left as a .part file"
     # before salvage: the earlier segments are intact and signed; the .part is reported
-    report = verify_recording(directory, key.public)
+    report = await asyncio.to_thread(verify_recording, directory, key.public)
     assert [p.segment for p in report.problems] == [parts[0].name]
     manifest, _, _ = manifest_from_json((directory / MANIFEST_NAME).read_bytes())
     assert {s.name: s.sha256 for s in manifest.segments} == closed
@@ -85,7 +85,7 @@ async def test_kill_9_loses_at_most_the_open_fragment(tmp_path: Path, clip_cache
     frames = await asyncio.to_thread(decoded_frames, directory / last.name)
     assert frames >= 12  # at least one whole GOP survived
     assert manifest.stop_reason is not None and manifest.stop_reason.startswith("interrupted")
-    report = verify_recording(directory, key.public)
+    report = await asyncio.to_thread(verify_recording, directory, key.public)
     assert report.ok, report.summary()
     assert report.segments == 3
 

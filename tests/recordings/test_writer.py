@@ -81,7 +81,7 @@ async def test_one_flipped_byte_is_named(
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
     victim.write_bytes(bytes(data))
-    report = verify_recording(directory, key.public)
+    report = await asyncio.to_thread(verify_recording, directory, key.public)
     assert not report.ok
     assert report.first_bad_segment == victim.name
     assert "altered" in report.summary() and victim.name in report.summary()
@@ -91,16 +91,19 @@ async def test_one_flipped_byte_is_named(
         + bytes([data[len(data) // 2] ^ 1])
         + bytes(data[len(data) // 2 + 1 :])
     )
-    assert verify_recording(directory, key.public).ok
+    assert (await asyncio.to_thread(verify_recording, directory, key.public)).ok
     text = (directory / MANIFEST_NAME).read_text()
     (directory / MANIFEST_NAME).write_text(text.replace('"test"', '"edited"', 1))
-    report = verify_recording(directory, key.public)
+    report = await asyncio.to_thread(verify_recording, directory, key.public)
     assert [p.reason for p in report.problems] == [
         "signature does not match: the manifest was altered"
     ]
     # a key that is not the gateway's is refused
-    other = SigningKey.load_or_create(tmp_path / "other")
-    assert "not by this key" in verify_recording(directory, other.public).summary()
+    other = await asyncio.to_thread(SigningKey.load_or_create, tmp_path / "other")
+    assert (
+        "not by this key"
+        in (await asyncio.to_thread(verify_recording, directory, other.public)).summary()
+    )
 
 
 async def test_camera_outage_becomes_a_gap_with_reason(
@@ -122,7 +125,7 @@ async def test_camera_outage_becomes_a_gap_with_reason(
     before = [s for s in manifest.segments if s.end <= gap.start + slack]
     after = [s for s in manifest.segments if s.start >= gap.end - slack]
     assert before and after, (gap, [(s.start, s.end) for s in manifest.segments])
-    report = verify_recording(writer._worker.files.directory, key.public)
+    report = await asyncio.to_thread(verify_recording, writer._worker.files.directory, key.public)
     assert report.ok, report.summary()
 
 
@@ -148,5 +151,5 @@ async def test_slow_disk_is_backpressure_and_a_gap_never_silent(
     lost = [g for g in manifest.gaps if g.reason.startswith("recorder fell behind")]
     assert lost, manifest.gaps
     assert sum(int(g.reason.split(": ")[1].split()[0]) for g in lost) == writer.stats.frames_lost
-    report = verify_recording(writer._worker.files.directory, key.public)
+    report = await asyncio.to_thread(verify_recording, writer._worker.files.directory, key.public)
     assert report.ok, report.summary()

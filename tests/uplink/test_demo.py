@@ -31,7 +31,7 @@ async def test_demo_registers_to_the_simulated_platform(
     try:
         assert fleet.endpoints["platform"]["port"] > 0
         db = Database(app_settings.database_url)
-        secrets = SecretBox.from_data_dir(app_settings.storage.data_dir)
+        secrets = await asyncio.to_thread(SecretBox.from_data_dir, app_settings.storage.data_dir)
         try:
             assert await register_demo_platform(db, secrets, fleet) is True
             assert await register_demo_platform(db, secrets, fleet) is False  # only once

@@ -149,6 +149,11 @@ async def test_refusals_shared_hub_ack_timeout_and_media_drop(
     refused = await platform.invite(device, live["gb_id"], session="Talkback")
     assert refused.answer.status == 488
 
+    # CANCEL before the answer: 200 to the CANCEL, 487 to the INVITE, nothing left behind
+    final, cancelled = await platform.invite_then_cancel(device, live["gb_id"])
+    assert cancelled.status == 200 and final.status == 487, (cancelled.first, final.first)
+    assert not uplink.sessions(1)
+
     # two platforms' sessions at once share the camera's one hub
     hub_before = client.app[CAMERAS].state(live["id"]).stats.subscribers
     first = await platform.invite(device, live["gb_id"], mode="tcp-passive", ssrc="0200000001")

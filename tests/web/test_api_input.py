@@ -176,7 +176,7 @@ async def test_signed_in_reads_take_no_write_lock(client: TestClient) -> None:
 
     from web import DB
 
-    await login(client, "county.watch")
+    await login(client, "county.admin")
     await client.get("/api/me")  # the sign-in's own activity is fresh
     statements: list[str] = []
 
@@ -192,6 +192,22 @@ async def test_signed_in_reads_take_no_write_lock(client: TestClient) -> None:
         for _ in range(10):
             assert (await client.get("/api/me")).status == 200
             assert (await client.get("/api/cameras")).status == 200
+        for path in (
+            "/",
+            "/org",
+            "/live",
+            "/admin/users",
+            "/admin/tokens",
+            "/audit?verify=1",
+            "/api/units",
+            "/api/units/431226203000",
+            "/api/rooms",
+            "/api/users",
+            "/api/tokens",
+            "/api/audit",
+            "/api/audit/verify",
+        ):
+            assert (await client.get(path)).status == 200, path
     finally:
         event.remove(engine, "before_cursor_execute", count)
     writes = [

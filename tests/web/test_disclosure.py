@@ -8,6 +8,7 @@ import ipaddress
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import aiohttp
 import ifaddr
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -97,3 +98,20 @@ async def test_recordings_show_case_numbers_only_to_case_readers(client: TestCli
         assert link["case_id"] == case["id"]
         assert link["case_number"] is None and link["note"] is None
         assert answer["legal_hold"] == shown["legal_hold"]
+
+
+async def test_metrics_on_their_own_loopback_port(app_settings: Settings) -> None:
+    from gateway import create_app
+    from tests.camera_registry.conftest import free_port
+
+    port = free_port()
+    settings = replace(app_settings, http=replace(app_settings.http, metrics_port=port))
+    async with TestClient(TestServer(create_app(settings))) as main:
+        assert (await main.get("/metrics")).status == 404  # not on the main port
+        own = await main.session.get(f"http://127.0.0.1:{port}/metrics")
+        assert own.status == 200 and "gateway_http_requests_total" in await own.text()
+        assert own.headers["X-Content-Type-Options"] == "nosniff"
+        assert (await main.session.get(f"http://127.0.0.1:{port}/api/me")).status == 404
+    with pytest.raises(aiohttp.ClientConnectionError):  # closed with the application
+        async with aiohttp.ClientSession() as after:
+            await after.get(f"http://127.0.0.1:{port}/metrics")

@@ -313,6 +313,10 @@
     else parts.push(`<span class="badge off" title="${escapeHtml(cam.reason)}">${T("offline")}: ${escapeHtml(cam.reason)}</span>`);
     if (cam.talking) parts.push(`<span class="badge talking">${T("talking")}: ${escapeHtml(cam.talking)}</span>`);
     if (cam.recording) parts.push(`<span class="badge rec">${T("recording")}</span>`);
+    if (cam.mediation) {
+      const number = cam.mediation.case_number ? ` · ${escapeHtml(cam.mediation.case_number)}` : "";
+      parts.push(`<span class="badge mediation" data-testid="mediation">${T("mediation")}${number}</span>`);
+    }
     if (cam.online && cam.listen_only_reason) {
       parts.push(`<span class="badge warn" title="${escapeHtml(cam.listen_only_reason)}">${T("listen-only")}</span>`);
     }

@@ -218,6 +218,14 @@
     $("mute-all").addEventListener("click", () => control("mute_all"));
     $("unmute-all").addEventListener("click", () => control("unmute_all"));
     $("lock").addEventListener("change", () => control($("lock").checked ? "lock" : "unlock"));
+    $("notes").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const f = new FormData($("notes"));
+      try {
+        await api(csrf, "PATCH", base, { agenda: f.get("agenda"), minutes: f.get("minutes") });
+        $("console-status").textContent = T("saved");
+      } catch (error) { $("console-status").textContent = error.message; }
+    });
     $("add-camera").addEventListener("click", async () => {
       try { await api(csrf, "POST", base + "/cameras", { camera_id: Number($("camera-id").value) }); }
       catch (error) { $("console-status").textContent = error.message; }
