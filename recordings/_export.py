@@ -34,7 +34,7 @@ from ._errors import ExportError, InvalidRangeError, RecordingNotFoundError
 from ._foreign_tables import case_row, case_unit
 from ._models import EvidenceExportRow, RecordingSegmentRow
 from ._naming import MANIFEST_NAME
-from ._package import instructions, viewing_copy_command
+from ._package import instructions, viewing_copy_command, watermark_font_size
 from ._policy import clips_for_range
 
 __all__ = ["EvidenceExporter", "ExportRange"]
@@ -224,12 +224,19 @@ class EvidenceExporter:
             stamp = plan.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
             zone_name = getattr(self.zone, "key", str(self.zone))
             stamp += " 北京时间" if zone_name == "Asia/Shanghai" else f" {zone_name}"
-            text = f"案件 {plan.case_number}  导出人 {plan.exporter}  导出时间 {stamp}"
+            # Two short lines rather than one long one: the text stays large enough to read.
+            text = f"案件 {plan.case_number}  导出人 {plan.exporter}\n导出时间 {stamp}"
             watermark = staging / "watermark.txt"
             await asyncio.to_thread(watermark.write_text, text, encoding="utf-8")
-            audio = await asyncio.to_thread(_has_audio, plan.clips[0][0])
+            audio, width, height = await asyncio.to_thread(_probe, plan.clips[0][0])
             viewing = staging / "viewing-copy.mp4"
-            args = viewing_copy_command(plan.clips, watermark, viewing, audio=audio)
+            args = viewing_copy_command(
+                plan.clips,
+                watermark,
+                viewing,
+                audio=audio,
+                fontsize=watermark_font_size(text, width, height),
+            )
             await self._run_ffmpeg(export_id, args, plan.seconds)
             meta = {
                 "export_id": export_id,
@@ -292,9 +299,12 @@ class EvidenceExporter:
             )
 
 
-def _has_audio(path: Path) -> bool:
+def _probe(path: Path) -> tuple[bool, int, int]:
+    """Whether the clip has audio, and its picture's width and height."""
     with av.open(str(path)) as container:
-        return any(s.frames or s.duration for s in container.streams.audio[:1])
+        audio = any(s.frames or s.duration for s in container.streams.audio[:1])
+        video = container.streams.video[0]
+        return audio, int(video.codec_context.width), int(video.codec_context.height)
 
 
 def _zip(

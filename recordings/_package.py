@@ -30,9 +30,23 @@ __all__ = [
     "instructions",
     "verify_package",
     "viewing_copy_command",
+    "watermark_font_size",
 ]
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def _ems(line: str) -> float:
+    """Width of ``line`` in ems of a CJK font: CJK glyphs are square, the rest narrower."""
+    return sum(1.0 if ord(c) > 0x2E80 else 0.6 for c in line)
+
+
+def watermark_font_size(text: str, width: int, height: int) -> int:
+    """The largest size up to a twentieth of the picture's height at which every line of
+    ``text`` fits across the picture (12 px margins, the box border), so that the
+    watermark is whole at every picture size."""
+    widest = max((_ems(line) for line in text.splitlines()), default=1.0) or 1.0
+    return max(8, int(min(height / 20, (width - 36) / widest)))
 
 
 def viewing_copy_command(
@@ -42,6 +56,7 @@ def viewing_copy_command(
     *,
     audio: bool,
     fontfile: Path = CJK_FONT,
+    fontsize: int | str = "h/20",
 ) -> list[str]:
     """ffmpeg arguments: cut each (file, offset, seconds), concatenate, burn in the text."""
     if not clips:
@@ -58,7 +73,7 @@ def viewing_copy_command(
         textfile=str(watermark_file),
         x=12,
         y=12,
-        fontsize="h/20",
+        fontsize=str(fontsize),
         fontcolor="white",
         box=1,
         boxcolor="black@0.6",

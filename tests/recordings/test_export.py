@@ -131,6 +131,9 @@ async def test_export_package_verifies_with_watermark(
     band = np.abs(copy[: h // 12, : w // 2] - source[: h // 12, : w // 2]).mean()
     rest = np.abs(copy[h // 2 :, :] - source[h // 2 :, :]).mean()
     assert band > 25 and rest < 12, (band, rest)
+    # ... and the text ends inside the picture: the top band's right edge is untouched
+    edge = np.abs(copy[: h // 8, -w // 40 :] - source[: h // 8, -w // 40 :]).mean()
+    assert edge < 12, edge
     # a tampered original in the package is named
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(package) as src, zipfile.ZipFile(tampered, "w") as dst:
@@ -167,3 +170,17 @@ async def test_export_scope(gateway: Rig) -> None:
     )
     assert response.status == 404  # out of scope answers like a case that does not exist
     assert (await response.json())["error"] == "case_not_found"
+
+
+def test_the_watermark_fits_every_picture_size() -> None:
+    from recordings._package import _ems, watermark_font_size
+
+    text = (
+        "案件 431226203201-2026-000001  导出人 hpxc.mediator\n导出时间 2026-12-01 14:00:00 北京时间"
+    )
+    for width, height in ((320, 180), (640, 360), (1280, 720), (1920, 1080), (704, 576)):
+        size = watermark_font_size(text, width, height)
+        widest = max(_ems(line) for line in text.splitlines())
+        assert widest * size <= width - 36 or size == 8, (width, size)
+        assert size <= height / 20
+    assert watermark_font_size(text, 1920, 1080) >= 40  # large pictures keep large text
