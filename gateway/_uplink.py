@@ -11,12 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from core import SYSTEM, SecretBox, UnavailableError
+from core import SYSTEM, Principal, Role, SecretBox, UnavailableError
+from sessions import BroadcastTalk, CameraRef
 from uplink import (
+    BroadcastCalls,
     ChannelSource,
     MediaOffer,
     MediaRelays,
     PlatformStore,
+    PlaybackCalls,
     RemoteStream,
     UplinkService,
     sip_leader,
@@ -27,6 +30,8 @@ from web import (
     CLUSTER,
     DB,
     FORWARDED,
+    LIVE,
+    RECORDINGS,
     SETTINGS,
     UPLINK,
     UPLINK_PLATFORMS,
@@ -98,12 +103,33 @@ def setup_uplink(app: web.Application, secrets: SecretBox) -> None:
     app[UPLINK_PLATFORMS] = store
     settings = app[SETTINGS].uplink
     channels = ChannelSource(app[DB], app[CAMERAS], app[CAMERA_LEASES])
-    app[UPLINK] = UplinkService(
-        app[DB], store, settings, channels=channels, remote=ClusterMedia(app)
-    )
+    service = UplinkService(app[DB], store, settings, channels=channels, remote=ClusterMedia(app))
+    app[UPLINK] = service
     app[UPLINK_RELAYS] = MediaRelays(
         app[CAMERAS], bind_host=settings.sip_host, advertise_host=settings.advertise_host
     )
+    bind_host = settings.sip_host
+    # Playback and download of recordings: the same media sinks as live, frames from the
+    # recorded segments (RECORDINGS is set up before the uplink).
+    playback = PlaybackCalls(
+        service.dialogs, channels, app[RECORDINGS].archive, bind_host=bind_host,
+        timers=service.timers,
+    )  # fmt: skip
+    playback.register_on(service.invites)
+    service.attach(playback)
+    # Voice broadcast: the platform's audio through the talk floor of live talk-back.
+
+    async def floor(
+        camera_id: int, unit_code: str, *, actor: str, name: str, source: str
+    ) -> BroadcastTalk:
+        principal = Principal("system", 0, name, unit_code, Role.OPERATOR)
+        return await app[LIVE].open_broadcast(
+            principal, CameraRef(camera_id, unit_code), source=source, name=name, actor=actor
+        )
+
+    broadcasts = BroadcastCalls(service.dialogs, channels, floor, bind_host=bind_host)
+    broadcasts.register_on(service.queries)
+    service.attach(broadcasts)
 
 
 async def uplink_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -35,7 +35,7 @@ from ._config import (
 from ._fleet import CameraFleet
 from ._g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from ._gb_media import MediaReceiver, rtp_header
-from ._gb_platform import DeviceRecord, PlayCall, SimulatedPlatform
+from ._gb_platform import BroadcastAudio, DeviceRecord, PlayCall, SimulatedPlatform
 from ._picture import read_time_code
 from ._rtsp_server import BACKCHANNEL_OPTION
 
@@ -43,6 +43,7 @@ __all__ = [
     "BACKCHANNEL_OPTION",
     "ROOM_NAMES",
     "BackchannelSink",
+    "BroadcastAudio",
     "CameraConfig",
     "CameraFleet",
     "ClipLibrary",

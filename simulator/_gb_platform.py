@@ -25,10 +25,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ._gb_broadcast import ToneSender
 from ._gb_media import MediaReceiver
 from ._sip_wire import Msg, StreamFramer, check_digest, parse_msg
 
-__all__ = ["DeviceRecord", "SimulatedPlatform"]
+__all__ = ["BroadcastAudio", "DeviceRecord", "SimulatedPlatform"]
 
 log = logging.getLogger("simulator.platform")
 
@@ -87,6 +88,11 @@ class SimulatedPlatform:
         self.failures: list[str] = []  # why registrations were refused
         self.received: list[Msg] = []  # MESSAGEs other than keepalives
         self.byes: set[str] = set()  # Call-IDs the device hung up
+        self.calls: dict[str, PlayCall] = {}  # INVITEs answered 200, by Call-ID
+        self.broadcasts: dict[str, BroadcastAudio] = {}  # the device's INVITEs for audio
+        self.auto_bye = True  # hang up when a playback's MediaStatus 121 arrives (wvp)
+        self.broadcast_seconds = 3.0
+        self.broadcast_frequency = 1000.0
         self._nonce = os.urandom(16).hex()
         self._udp: asyncio.DatagramTransport | None = None
         self._server: asyncio.Server | None = None
@@ -217,8 +223,13 @@ class SimulatedPlatform:
         elif msg.method == "NOTIFY":
             self.received.append(msg)
             self._send(msg.reply(200, "OK"), where)
+        elif msg.method == "INVITE":
+            self._on_invite(msg, where)
         elif msg.method == "ACK":
-            pass
+            broadcast = self.broadcasts.get(msg.call_id)
+            if broadcast is not None and broadcast.sender is not None and not broadcast.acked:
+                broadcast.acked = True
+                broadcast.sender.start()
         else:
             self._send(msg.reply(200, "OK"), where)
         self._spawn(self._notify())
@@ -294,6 +305,15 @@ class SimulatedPlatform:
     # ---------------------------------------------------------------- messages
     def _on_manscdp(self, msg: Msg, where: tuple[str, tuple[str, int]]) -> None:
         device = self.devices.get(msg.user("From"))
+        call = self.calls.get(msg.call_id)
+        if call is not None:
+            # inside an INVITE dialog: MediaStatus 121 at the end of a playback; wvp then
+            # hangs up (auto_bye)
+            self.received.append(msg)
+            self._send(msg.reply(200, "OK"), where)
+            if self.auto_bye and b"<NotifyType>121</NotifyType>" in msg.body:
+                self._spawn(call.bye())
+            return
         if device is None:
             self._send(msg.reply(404, "Not Found"), where)  # wvp: register first
             return
@@ -303,6 +323,84 @@ class SimulatedPlatform:
         else:
             self.received.append(msg)
         self._send(msg.reply(200, "OK"), where)
+
+    # ---------------------------------------------------------------- broadcast
+    async def broadcast(
+        self, device: DeviceRecord, target_id: str, *, source_id: str | None = None,
+        within: float = 15.0,
+    ) -> tuple[str, BroadcastAudio | None]:  # fmt: skip
+        """Send the Broadcast notify; the device's Result (``OK``/``ERROR``) and, when OK,
+        the audio call it then INVITEs us for (the tone starts after its ACK)."""
+        sn = next(self._sn)
+        source = source_id or self.server_id
+        text = (
+            '<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n<CmdType>Broadcast</CmdType>'
+            f"\r\n<SN>{sn}</SN>\r\n<SourceID>{source}</SourceID>\r\n"
+            f"<TargetID>{target_id}</TargetID>\r\n</Notify>\r\n"
+        )
+        msg = self.request(
+            "MESSAGE", device, body=text.encode(), content_type="Application/MANSCDP+xml"
+        )
+        answer = await self.send_request(msg, device)
+        if answer.status != 200:
+            raise AssertionError(f"the device answered {answer.status} to the Broadcast")
+
+        def response() -> Msg | None:
+            for m in self.received:
+                if m.method != "MESSAGE" or b"Broadcast" not in m.body:
+                    continue
+                element = m.xml()
+                if element.tag == "Response" and element.findtext("SN") == str(sn):
+                    return m
+            return None
+
+        await self.wait_for(lambda: response() is not None, within)
+        found = response()
+        assert found is not None
+        result = (found.xml().findtext("Result") or "").strip()
+        if result != "OK":
+            return result, None
+        await self.wait_for(lambda: any(b.source == source for b in self.broadcasts.values()),
+                            within)  # fmt: skip
+        audio = next(b for b in self.broadcasts.values() if b.source == source)
+        return result, audio
+
+    def _on_invite(self, msg: Msg, where: tuple[str, tuple[str, int]]) -> None:
+        """The device asks for broadcast audio: answer with where the audio comes from."""
+        subject = msg.get("Subject") or ""
+        source = subject.split(",")[0].split(":")[0].strip()
+        sdp: dict[str, str] = {}
+        for line in msg.body.decode("utf-8", "replace").splitlines():
+            if len(line) > 2 and line[1] == "=":
+                sdp.setdefault(line[0], line[2:])
+                if line.startswith("a=setup:"):
+                    sdp["setup"] = line[8:].strip()
+        if "m" not in sdp or not sdp["m"].startswith("audio") or not source:
+            self._send(msg.reply(488, "Not Acceptable Here"), where)
+            return
+        self._send(msg.reply(100, "Trying"), where)
+        host = sdp.get("c", "IN IP4 127.0.0.1").split()[-1]
+        port = int(sdp["m"].split()[1])
+        tcp = "TCP" in sdp["m"]
+        audio = BroadcastAudio(source, msg, self)
+        audio.sender = ToneSender(host, port, tcp=tcp, seconds=self.broadcast_seconds,
+                                  frequency=self.broadcast_frequency)  # fmt: skip
+        self.broadcasts[msg.call_id] = audio
+        proto = "TCP/RTP/AVP" if tcp else "RTP/AVP"
+        lines = [
+            "v=0", f"o={self.server_id} 0 0 IN IP4 {self.host}", "s=Play",
+            f"c=IN IP4 {self.host}", "t=0 0", f"m=audio 9 {proto} 8", "a=sendonly",
+            "a=rtpmap:8 PCMA/8000/1",
+        ]  # fmt: skip
+        if tcp:
+            lines += ["a=setup:active", "a=connection:new"]
+        lines += [f"y={sdp.get('y', '0000000000')}", "f=v/////a/1/8/1"]
+        body = ("\r\n".join(lines) + "\r\n").encode()
+        audio.answer = msg.reply(
+            200, "OK", ("Contact", f"<sip:{self.server_id}@{self.host}:{self.port}>"),
+            ("Content-Type", "application/sdp"), body=body,
+        )  # fmt: skip
+        self._send(audio.answer, where)
 
     # ------------------------------------------------------------------ queries
     async def query(
@@ -389,6 +487,8 @@ class SimulatedPlatform:
         stream: int | None = None,
         ack: bool = True,
         within: float = 15.0,
+        times: tuple[int, int] = (0, 0),
+        download_speed: int | None = None,
     ) -> PlayCall:
         """INVITE a channel like wvp does; ``mode``: ``udp``, ``tcp-passive`` (we listen,
         the device connects) or ``tcp-active`` (the device listens, we connect after the
@@ -402,8 +502,9 @@ class SimulatedPlatform:
             "v=0",
             f"o={self.server_id} 0 0 IN IP4 {self.host}",
             f"s={session}",
+            *([f"u={channel_id}:0"] if session != "Play" else []),
             f"c=IN IP4 {self.host}",
-            "t=0 0",
+            f"t={times[0]} {times[1]}",
             f"m=video {port} {proto} 96 97 98 99",
             "a=recvonly",
             "a=rtpmap:96 PS/90000",
@@ -415,6 +516,8 @@ class SimulatedPlatform:
             lines += [f"a=setup:{mode.split('-')[1]}", "a=connection:new"]
         if stream is not None:
             lines.append(f"a=stream:{stream}")
+        if download_speed is not None:
+            lines.append(f"a=downloadspeed:{download_speed}")
         if ssrc is not None:
             lines.append(f"y={ssrc}")
         body = ("\r\n".join(lines) + "\r\n").encode()
@@ -425,6 +528,7 @@ class SimulatedPlatform:
         answer = await self.send_request(msg, device, within)
         call = PlayCall(self, device, msg, answer, receiver)
         if answer.status == 200:
+            self.calls[call.call_id] = call
             if ack:
                 self._send(
                     call.in_dialog("ACK", cseq=call.invite_cseq), (device.transport, device.address)
@@ -523,6 +627,44 @@ class SimulatedPlatform:
             self._pending.pop(key, None)
 
 
+@dataclass(eq=False)
+class BroadcastAudio:
+    """The device's INVITE for broadcast audio, our answer, and the tone we send."""
+
+    source: str
+    invite: Msg
+    platform: SimulatedPlatform
+    answer: Msg | None = None
+    sender: ToneSender | None = None
+    acked: bool = False
+
+    @property
+    def call_id(self) -> str:
+        return self.invite.call_id
+
+    @property
+    def ended_by_device(self) -> bool:
+        return self.call_id in self.platform.byes
+
+    async def bye(self) -> Msg:
+        """Hang up from the platform's side (the device must give the floor back)."""
+        assert self.answer is not None
+        p = self.platform
+        device = p.devices[self.invite.user("From")]
+        branch = "z9hG4bK" + os.urandom(6).hex()
+        headers = [
+            ("Via", f"SIP/2.0/{device.transport} {p.host}:{p.port};rport;branch={branch}"),
+            ("From", self.answer.get("To") or ""),
+            ("To", self.invite.get("From") or ""),
+            ("Call-ID", self.call_id),
+            ("CSeq", "2 BYE"),
+            ("Max-Forwards", "70"),
+        ]
+        contact = self.invite.get("Contact") or ""
+        uri = contact.strip("<>").split(">")[0] if contact else self.invite.uri
+        return await p.send_request(Msg(f"BYE {uri} SIP/2.0", headers), device)
+
+
 class PlayCall:
     """A platform-side INVITE: the answer, the media received, and BYE."""
 
@@ -572,6 +714,20 @@ class PlayCall:
     def _next(self) -> int:
         self._cseq += 1
         return self._cseq
+
+    async def info(self, body: str) -> Msg:
+        """A playback control (MANSRTSP in INFO), e.g. ``PAUSE RTSP/1.0``; the answer."""
+        msg = self.in_dialog("INFO")
+        msg.headers.append(("Content-Type", "Application/MANSRTSP"))
+        msg.body = body.replace("\n", "\r\n").encode()
+        return await self.platform.send_request(msg, self.device)
+
+    def media_status(self) -> list[Msg]:
+        """The in-dialog MediaStatus notifications received (121: end of file)."""
+        return [
+            m for m in self.platform.received
+            if m.call_id == self.call_id and b"MediaStatus" in m.body
+        ]  # fmt: skip
 
     async def bye(self) -> Msg:
         msg = self.in_dialog("BYE")

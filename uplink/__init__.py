@@ -8,6 +8,7 @@ thin asyncio shells (``_transport``, ``_platform``, ``_service``, ``_restream_se
 their lifetime.
 """
 
+from ._broadcast import BroadcastCalls, BroadcastFloor, BroadcastSink
 from ._channels import Channel, ChannelSource, civil_code, speaker_id
 from ._config import PlatformConfig, derive_device_id, validate_platform
 from ._dispatch import Dialog, DialogTable, IncomingCall, InviteRouter, QueryRouter
@@ -18,6 +19,7 @@ from ._models import UplinkPlatform
 from ._offer import MediaOffer
 from ._platform import MANSCDP_TYPE, LinkTiming, PlatformLink
 from ._platforms import PlatformChanges, PlatformStore, root_unit_code
+from ._playback_calls import PlaybackCalls
 from ._relay import MediaRelays
 from ._restream_accounts import NewRestreamAccount, RestreamAccounts, RestreamCredential
 from ._restream_models import RestreamAccount
@@ -29,6 +31,9 @@ from ._transport import Peer, SipEndpoint, SipTimeoutError, SipTransportError
 
 __all__ = [
     "MANSCDP_TYPE",
+    "BroadcastCalls",
+    "BroadcastFloor",
+    "BroadcastSink",
     "Channel",
     "ChannelSource",
     "Dialog",
@@ -45,6 +50,7 @@ __all__ = [
     "PlatformConfig",
     "PlatformLink",
     "PlatformStore",
+    "PlaybackCalls",
     "QueryRouter",
     "RegistrationError",
     "RemoteMedia",

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from core import Database, UplinkSettings
 from media import (
@@ -38,7 +39,20 @@ from ._subscriptions import CatalogSubscriptions
 from ._transactions import Timers
 from ._transport import Peer, SipEndpoint
 
-__all__ = ["UplinkService"]
+__all__ = ["CallSet", "UplinkService"]
+
+
+class _Status(Protocol):
+    def status(self) -> dict[str, Any]: ...
+
+
+class CallSet(Protocol):
+    """A kind of platform session the service lists and closes (:meth:`attach`)."""
+
+    def sessions(self, platform_id: int | None = None) -> Sequence[_Status]: ...
+
+    async def close(self) -> None: ...
+
 
 log = logging.getLogger("uplink")
 
@@ -78,6 +92,7 @@ class UplinkService:
         self.channels = channels
         self.subscriptions: CatalogSubscriptions | None = None
         self.live: LiveCalls | None = None
+        self._calls: list[CallSet] = []
         if channels is not None:
             self.live = LiveCalls(
                 self.dialogs, channels, channels.manager, bind_host=settings.sip_host,
@@ -148,10 +163,16 @@ class UplinkService:
         return {**link.status(), "sessions": self.sessions(platform_id)}
 
     def sessions(self, platform_id: int) -> list[dict[str, Any]]:
-        """Who watches which camera from this platform now."""
-        if self.live is None:
-            return []
-        return [s.status() for s in self.live.sessions(platform_id)]
+        """Who watches which camera from this platform now (live, playback, broadcast)."""
+        found = [] if self.live is None else [s.status() for s in self.live.sessions(platform_id)]
+        for calls in self._calls:
+            found += [s.status() for s in calls.sessions(platform_id)]
+        return found
+
+    def attach(self, calls: CallSet) -> None:
+        """More session kinds (playback, broadcast): listed with the platform's sessions
+        and closed (BYE) before the platforms are unregistered."""
+        self._calls.append(calls)
 
     # ------------------------------------------------------------------ lifetime
     async def start(self) -> None:
@@ -188,6 +209,8 @@ class UplinkService:
         self._started = False
         if self.live is not None:
             await self.live.close()  # BYE to every platform watching
+        for calls in self._calls:
+            await calls.close()
         if self.subscriptions is not None:
             await self.subscriptions.close()
         links, self.links = list(self.links.values()), {}

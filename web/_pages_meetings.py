@@ -55,6 +55,21 @@ async def calendar(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/meetings/monthly")
+async def monthly(request: web.Request) -> web.StreamResponse:
+    """A unit's meetings in a month with their attendance, and each site's totals."""
+    principal = current_principal(request)
+    service = request.app[MEETINGS]
+    unit = request.query.get("unit") or principal.unit_code
+    month = request.query.get("month") or f"{beijing_date(service.now()):%Y-%m}"
+    summary = await service.monthly(principal, unit, month)
+    async with request.app[DB].read() as session:
+        units = await request.app[ORG].units(session, principal)
+    return render_page(
+        request, "meeting_monthly.html", {"summary": summary, "units": units, "unit": unit}
+    )
+
+
 @routes.get("/meetings/{occurrence_id}")
 async def meeting(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)

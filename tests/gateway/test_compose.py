@@ -4,6 +4,7 @@ health check."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -126,3 +127,56 @@ def test_the_gateway_service_command_migrates_and_becomes_healthy(
     finally:
         process.terminate()
         process.communicate(timeout=20)
+
+
+async def test_the_compose_settings_serve_live_view_to_a_lan_browser(tmp_path: Path) -> None:
+    """The gateway service's settings, on this host as host networking runs them: a camera
+    registered through the API, a WHEP viewer (aiortc, as a LAN browser's stack) receives
+    its video, and the answer offers the advertised address as a host candidate."""
+    import aiortc.rtcrtpreceiver as receiver_module
+
+    from bench.served import GstSource, ServedGateway, free_port
+    from bench.viewers import WhepViewers
+
+    real_decoder = receiver_module.get_decoder  # the viewers count frames instead
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    service = compose["services"]["gateway"]
+    env = {k: str(v) for k, v in service["environment"].items()}
+    env.update(
+        {
+            # this machine's paths, database and free ports in place of the container's
+            "GATEWAY_DATA_DIR": str(tmp_path),
+            "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+            "GATEWAY_HTTP_HOST": "127.0.0.1",
+            "GATEWAY_UPLINK_SIP_PORT": "0",
+            "GATEWAY_RESTREAM_PORT": "0",
+            # what a site behind NAT sets; loopback stands in for the LAN address here
+            "GATEWAY_WEBRTC_ADVERTISE_HOSTS": "127.0.0.2",
+        }
+    )
+    source = GstSource(1, width=640, height=360, kbps=600)
+    gateway = ServedGateway(env=env, data_dir=tmp_path)
+    gateway.port = free_port()
+    gateway.base = f"http://127.0.0.1:{gateway.port}"
+    gateway.env["GATEWAY_HTTP_PORT"] = str(gateway.port)
+    viewers: WhepViewers | None = None
+    try:
+        await gateway.start()
+        ids, _ = await gateway.register(source.urls)
+        await gateway.wait_online(ids)
+        viewers = WhepViewers(gateway)
+        await viewers.open(ids)
+        remote = viewers.peers[0].remoteDescription.sdp
+        assert " 127.0.0.2 " in remote, remote
+        for _ in range(300):
+            if viewers.frames() >= 25:
+                break
+            await asyncio.sleep(0.1)
+        assert viewers.frames() >= 25, "no video reached the viewer"
+    finally:
+        if viewers is not None:
+            await viewers.close()
+        receiver_module.get_decoder = real_decoder
+        await gateway.close()
+        source.close()

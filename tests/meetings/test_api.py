@@ -283,3 +283,25 @@ async def test_the_dashboard_shows_the_next_meetings(client: TestClient) -> None
     assert "今日及近期会议" in page and "和平溪乡综治中心周五联席例会" in page
     await as_user(client, "gc.admin")  # another township: not its meeting
     assert "和平溪乡综治中心周五联席例会" not in await (await client.get("/")).text()
+
+
+async def test_monthly_attendance_page(client: TestClient) -> None:
+    series = await township_series(client)
+    friday = next_weekday(5)
+    occurrence = f"{series['id']}-{friday:%Y%m%d}"
+    headers = await as_user(client, "hpx.chair")
+    await client.post(f"/api/meetings/occurrences/{occurrence}/start", headers=headers)
+    await client.post(f"/api/meetings/occurrences/{occurrence}/end", headers=headers)
+    page = await (
+        await client.get(f"/meetings/monthly?unit={TOWNSHIP}&month={friday:%Y-%m}")
+    ).text()
+    assert "月度考勤汇总" in page and "和平溪乡综治中心周五联席例会" in page
+    assert f"/meetings/{occurrence}/attendance" in page
+    summary = await (
+        await client.get(f"/api/meetings/attendance/monthly?unit={TOWNSHIP}&month={friday:%Y-%m}")
+    ).json()
+    (held,) = [m for m in summary["meetings"] if m["id"] == occurrence]
+    assert held["state"] == "ended" and held["present"] == 0 and held["absent"] > 5
+    assert summary["sites"]["和平溪村"]["absent"] == 1
+    await as_user(client, "gc.admin")
+    assert (await client.get(f"/meetings/monthly?unit={TOWNSHIP}")).status == 404
