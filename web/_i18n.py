@@ -526,6 +526,7 @@ ZH.update(
         "took over the talk-back": "接管了对讲",
         "Microphone level": "麦克风音量",
         "Mediation in progress": "调解中",
+        "Full screen": "全屏",
         "Page not found": "页面不存在",
         "Back to the home page": "返回首页",
         "error.page_not_found": "您访问的页面不存在。请检查地址，或从上方菜单进入。",

@@ -67,3 +67,19 @@ async def test_closing_the_large_view_and_leaving_end_sessions_without_404(
             await asyncio.sleep(0.1)
         assert live.viewers(1) == 0
         assert all(status == 204 for _, status in deletes), deletes
+
+
+async def test_the_wall_uses_the_page_width_and_goes_full_screen(server: TestServer) -> None:
+    base = str(server.make_url("/"))[:-1]
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1800, "height": 1000})
+        await sign_in(page, base, "hpx.watch")
+        await page.locator("[data-testid=tile]").first.wait_for()
+        box = await page.get_by_test_id("grid").bounding_box()
+        assert box is not None and box["width"] > 1300, box  # not held to 1280 px
+        await page.get_by_test_id("fullscreen").click()
+        for _ in range(50):
+            if await page.evaluate("document.fullscreenElement?.id === 'grid'"):
+                break
+            await asyncio.sleep(0.1)
+        assert await page.evaluate("document.fullscreenElement?.id") == "grid"

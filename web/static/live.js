@@ -462,6 +462,11 @@
       setTimeout(() => URL.revokeObjectURL(link.href), 10000);
     }, "image/png");
   });
+  const full = document.getElementById("fullscreen");
+  if (full) full.addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else grid.requestFullscreen().catch(() => {});
+  });
   const ptt = document.getElementById("ptt");
   if (ptt) {
     const down = (event) => {
