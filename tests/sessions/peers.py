@@ -58,14 +58,25 @@ class ViewerPeer:
     def _observe(self, receiver: RTCRtpReceiver) -> None:
         # Instrument the receiver (not replace it): keep what came off the wire before
         # aiortc decodes it, to compare with what the camera sent.
+        # Under load the receiver NACKs lost packets and the gateway resends them as RTX
+        # (RFC 4588: the original sequence number, then the original payload). Those are
+        # not H.264 payloads: depayloading one raised out of aiortc's DTLS receive loop and
+        # closed this viewer's connection — the "only 7 of 9 frames decoded" flake. Only
+        # first-hand H.264 packets are recorded; aiortc itself still gets every packet.
         original = receiver._handle_rtp_packet
+        codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
 
         async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
-            if packet.payload:
+            codec = codecs.get(packet.payload_type)
+            if packet.payload and codec is not None and codec.name == "H264":
                 buffer = self._au.setdefault(packet.timestamp, bytearray())
-                buffer += h264_depayload(packet.payload)
-                if packet.marker:
-                    self.access_units.append(split_nals(bytes(self._au.pop(packet.timestamp))))
+                try:
+                    buffer += h264_depayload(packet.payload)
+                except ValueError:
+                    self._au.pop(packet.timestamp, None)  # a broken access unit is not kept
+                else:
+                    if packet.marker:
+                        self.access_units.append(split_nals(bytes(self._au.pop(packet.timestamp))))
             await original(packet, arrival_time_ms)
 
         receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
