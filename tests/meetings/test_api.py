@@ -306,6 +306,8 @@ async def test_monthly_attendance_page(client: TestClient) -> None:
     (held,) = [m for m in summary["meetings"] if m["id"] == occurrence]
     assert held["state"] == "ended" and held["present"] == 0 and held["absent"] > 5
     assert summary["sites"]["和平溪村"]["absent"] == 1
+    attendance_page = await (await client.get(f"/meetings/{occurrence}/attendance")).text()
+    assert "会议录像" in attendance_page and "本次会议没有录像。" in attendance_page
 
     # the downloads, read back: the unit by its name (not its code), the same counts
     query = f"unit={TOWNSHIP}&month={friday:%Y-%m}"
