@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from camera_registry import CameraLeases
+from camera_registry import CameraLeases, NodeRef
 from uplink import RestreamOwner
 
 __all__ = ["OwnerLocator"]
@@ -42,6 +42,8 @@ class OwnerLocator:
 
     async def __call__(self, camera_id: int) -> RestreamOwner | None:
         node = self._leases.owner(camera_id)
+        if node is None:
+            node = await self._from_lease_row(camera_id)  # claimed since this process's round
         if node is None or node.id == self._leases.node_id or not node.url:
             return None
         now = time.monotonic()
@@ -51,6 +53,16 @@ class OwnerLocator:
         owner = await self._ask(node.url)
         self._known[node.id] = (now, owner)
         return owner
+
+    async def _from_lease_row(self, camera_id: int) -> NodeRef | None:
+        try:
+            rows = await self._leases.published_states([camera_id])
+            node_id = rows[camera_id][1] if camera_id in rows else None
+            url = await self._leases.node_url(node_id) if node_id else None
+        except Exception as exc:  # the database is away: the reader gets 404 and retries
+            log.warning("restream: cannot read the camera's lease", extra={"error": str(exc)})
+            return None
+        return NodeRef(node_id, url) if node_id and url else None
 
     async def _ask(self, url: str) -> RestreamOwner | None:
         if self._http is None:

@@ -90,8 +90,8 @@ async def test_a_pull_asked_of_either_process_is_redirected_to_the_owner_and_dec
                 },
             )
 
-        async def one_each() -> dict[int, dict[str, Any]] | None:
-            cams = await b.cameras()
+        async def one_each(node: Node = b) -> dict[int, dict[str, Any]] | None:
+            cams = await node.cameras()
             owners = {cam["state"]["owner"] for cam in cams.values() if cam["state"]}
             online = all(cam["state"] and cam["state"]["online"] for cam in cams.values())
             return cams if online and len(cams) == 2 and len(owners) == 2 else None
