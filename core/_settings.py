@@ -143,6 +143,10 @@ class RestreamSettings:
     session_timeout: int = 60
     #: RTSP connections at once; more are answered 503.
     max_connections: int = 256
+    #: A port of this process alone, where sibling processes redirect (RTSP 302) readers
+    #: of the cameras it runs; ``serve --workers`` sets ``port + 1 + I`` for worker I and
+    #: the workers then share ``port``.  0: ``port`` is this process's own.
+    own_port: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ gateway serve --worker I``) and supervises them; it serves nothing itself:
   and that port listens on the public address;
 - the cameras are shared through their leases in the database, as between boxes;
 - a worker that dies is started again after a short back-off (its cameras are taken over
-  by the others meanwhile); SIGTERM/SIGINT stop every worker; a worker dies with its
+  by the others meanwhile); the RTSP restream likewise shares ``[restream] port`` and
+  each worker takes pulls on ``<restream port + 1 + I>`` too, where the others redirect
+  readers of the cameras it runs (RTSP 302); SIGTERM/SIGINT stop every worker; a worker dies with its
   parent (``PR_SET_PDEATHSIG``), so a killed parent leaves no orphan holding the port.
 
 SQLite is one process's database: workers need ``GATEWAY_DATABASE_URL`` on PostgreSQL.
@@ -86,6 +88,10 @@ def supervise(settings: Settings, workers: int, argv: Sequence[str]) -> int:
             **os.environ,
             "GATEWAY_CLUSTER_URL": f"http://127.0.0.1:{internal_port(settings, index)}",
         }
+        if settings.restream.port:
+            # the workers share the RTSP port; each also takes pulls on a port of its own,
+            # where the others redirect readers of the cameras it runs
+            env["GATEWAY_RESTREAM_OWN_PORT"] = str(settings.restream.port + 1 + index)
         command = [sys.executable, "-m", "gateway", *argv, "--worker", str(index)]
         procs[index] = subprocess.Popen(command, env=env)
         started[index] = time.monotonic()

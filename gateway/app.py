@@ -35,11 +35,13 @@ from web import (
 
 from ._cameras import cameras_ctx, setup_cameras
 from ._recordings import recordings_ctx, setup_recordings
+from ._restream import OwnerLocator
 from ._uplink import setup_uplink, uplink_ctx
 
 __all__ = ["SECRETS", "create_app"]
 
 SECRETS = web.AppKey("secrets", SecretBox)
+_LOCATOR = web.AppKey("restream_locator", OwnerLocator)
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> web.Application:
@@ -102,6 +104,8 @@ def _setup_restream(app: web.Application, settings: Settings) -> None:
     conf = settings.restream
     if not conf.enabled:
         return
+    # pulls of cameras another process runs are redirected there
+    app[_LOCATOR] = OwnerLocator(app[CAMERA_LEASES])
     app[RESTREAM] = RestreamServer(
         app[CAMERAS],
         app[DB],
@@ -111,6 +115,8 @@ def _setup_restream(app: web.Application, settings: Settings) -> None:
         port=conf.port,
         session_timeout=float(conf.session_timeout),
         max_connections=conf.max_connections,
+        own_port=conf.own_port or None,
+        locate=app[_LOCATOR],
     )
     app.cleanup_ctx.append(_restream_ctx)
 
@@ -120,6 +126,7 @@ async def _restream_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     # every pull ended and audited before the hubs and the database go
     await app[RESTREAM].close()
+    await app[_LOCATOR].close()
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -40,6 +40,9 @@ __all__ = [
     "Required",
     "RollCall",
     "attendance",
+    "monthly_csv",
+    "monthly_rows",
+    "monthly_xlsx",
     "report_csv",
     "report_rows",
     "report_xlsx",
@@ -235,6 +238,7 @@ class MonthlySummary:
     meetings: list[MonthlyMeeting]
     #: required site → {present, late, absent, left_early} over the meetings held
     sites: dict[str, dict[str, int]]
+    unit_name: str = ""
 
 
 # ---------------------------------------------------------------------- rendering
@@ -260,6 +264,23 @@ _TEXT = {
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "unanswered": ("未应答", "no answer"),
+    "monthly": ("月度考勤汇总", "Monthly attendance"),
+    "unit": ("单位", "Unit"),
+    "month": ("月份", "Month"),
+    "date": ("日期", "Date"),
+    "state": ("状态", "State"),
+    "present": ("出席", "Present"),
+    "late": ("迟到", "Late"),
+    "absent": ("缺席", "Absent"),
+    "answered_calls": ("点名应答", "Roll calls answered"),
+    "by_site": ("各参会点合计", "By site"),
+}
+_STATE = {
+    "ended": ("已结束", "ended"),
+    "running": ("进行中", "running"),
+    "scheduled": ("未开始", "scheduled"),
+    "not_held": ("未召开", "not held"),
+    "cancelled": ("已取消", "cancelled"),
 }
 _ROLE_ZH = {r.value: r.label_zh for r in AttendeeRole}
 
@@ -344,6 +365,83 @@ def report_xlsx(report: AttendanceReport, *, lang: str = "zh") -> bytes:
         sheet.append(row)
     sheet["A1"].font = Font(bold=True, size=14)
     for column, width in zip("ABCDEFGHI", (12, 18, 8, 8, 8, 20, 20, 8, 10), strict=True):
+        sheet.column_dimensions[column].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def monthly_rows(summary: MonthlySummary, *, lang: str = "zh") -> list[list[str | int]]:
+    """The month as a table: the unit by name, one row per meeting, then each required
+    site's totals over the meetings held.  Counts stay numbers (sums in a spreadsheet)."""
+    unit = summary.unit_name or summary.unit
+    rows: list[list[str | int]] = [
+        [_t("monthly", lang)],
+        [_t("unit", lang), unit],
+        [_t("month", lang), summary.month],
+        [],
+        [
+            _t(k, lang)
+            for k in (
+                "date",
+                "meeting",
+                "state",
+                "present",
+                "late",
+                "absent",
+                "left_early",
+                "answered_calls",
+            )
+        ],
+    ]
+    for m in summary.meetings:
+        state = _STATE.get(m.state, (m.state, m.state))[lang == "en"]
+        rows.append(
+            [
+                m.local_start,
+                m.title,
+                state,
+                m.present,
+                m.late,
+                m.absent,
+                m.left_early,
+                f"{m.answered}/{m.roll_calls}",
+            ]
+        )
+    if summary.sites:
+        rows += [
+            [],
+            [_t("by_site", lang)],
+            [_t(k, lang) for k in ("site", "present", "late", "absent", "left_early")],
+        ]
+        for site, totals in summary.sites.items():
+            rows.append(
+                [
+                    site,
+                    totals["present"],
+                    totals["late"],
+                    totals["absent"],
+                    totals["left_early"],
+                ]
+            )
+    return rows
+
+
+def monthly_csv(summary: MonthlySummary, *, lang: str = "zh") -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(monthly_rows(summary, lang=lang))
+    return out.getvalue()
+
+
+def monthly_xlsx(summary: MonthlySummary, *, lang: str = "zh") -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _t("monthly", lang)
+    for row in monthly_rows(summary, lang=lang):
+        sheet.append(row)
+    sheet["A1"].font = Font(bold=True, size=14)
+    for column, width in zip("ABCDEFGH", (18, 30, 10, 8, 8, 8, 8, 12), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)

@@ -2,7 +2,8 @@
 
 Its picture comes from the camera's stream hub (the sub stream when it has one) and is
 decoded only while the camera is in the meeting — the hub lease and the decoder go when
-it leaves.  Its microphone (G.711) is heard in the meeting like any site.  The meeting's
+it leaves.  Its microphone (G.711, or AAC decoded with the ``config`` of the camera's SDP)
+is heard in the meeting like any site.  The meeting's
 mix — without the room's own voice — plays through the camera's ONVIF backchannel: the
 room takes the camera's talk floor for as long as it is in the meeting (a talker trying
 meanwhile is told the meeting holds it), and :class:`sessions.TalkPump` paces it out as
@@ -12,6 +13,7 @@ meanwhile is told the meeting holds it), and :class:`sessions.TalkPump` paces it
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import logging
 from collections import deque
@@ -33,7 +35,7 @@ from meetings._mix import RATE
 from meetings._tracks import AudioInbox, VideoInbox
 from sessions import TalkPump
 
-__all__ = ["CameraFeed", "PcmTrack"]
+__all__ = ["AacMicrophone", "CameraFeed", "PcmTrack"]
 
 log = logging.getLogger("gateway.meetings.camera")
 
@@ -69,6 +71,36 @@ class PcmTrack(MediaStreamTrack):
         self._ready.set()
 
 
+class AacMicrophone:
+    """A camera's AAC microphone as PCM frames; synchronous PyAV work, one call at a time.
+
+    Built from the audio track's ``config`` (hex AudioSpecificConfig from the SDP); a
+    damaged access unit costs its 64 ms of sound, not the stream."""
+
+    def __init__(self, config: str, *, sample_rate: int, channels: int = 1) -> None:
+        try:
+            extradata = binascii.unhexlify(config)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"AAC config {config[:40]!r} is not hexadecimal") from None
+        decoder: Any = av.CodecContext.create("aac", "r")
+        decoder.extradata = extradata
+        decoder.sample_rate = sample_rate
+        decoder.layout = "stereo" if channels > 1 else "mono"
+        self._decoder = decoder
+        self.config = config
+        self.errors = 0
+
+    def decode(self, access_unit: bytes) -> list[AudioFrame]:
+        try:
+            frames = list(self._decoder.decode(av.Packet(access_unit)))
+        except av.error.InvalidDataError:
+            self.errors += 1
+            return []
+        for frame in frames:
+            frame.pts = None  # the inbox resamples by sample count, not by timestamps
+        return frames
+
+
 class CameraFeed:
     """Reads a camera's hub for the room: decodes its video into ``video`` and its G.711
     microphone into ``audio``; plays ``mix`` into its speaker.  ``start()``/``close()``."""
@@ -95,6 +127,7 @@ class CameraFeed:
             ("video", "audio"), max_frames=120, max_bytes=8 * 1024 * 1024
         )
         self._decoder: Any = None
+        self._aac: AacMicrophone | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"meeting-camera-{name}")
         self._task: asyncio.Task[None] | None = None
         self.decoded = 0
@@ -138,7 +171,11 @@ class CameraFeed:
                 frame: MediaFrame = await self._subscription.get()
                 self._heard()
                 if frame.kind == "audio":
-                    self._hear(frame)
+                    if frame.codec == "MPEG4-GENERIC":
+                        if not await self._hear_aac(frame):
+                            return  # the pool shut down: leaving
+                    else:
+                        self._hear(frame)
                     continue
                 if frame.kind != "video" or frame.codec not in ("H264", "H265"):
                     continue
@@ -162,9 +199,45 @@ class CameraFeed:
         finally:
             self.ended.set()
 
+    def _aac_decoder(self) -> AacMicrophone | None:
+        """The decoder for the hub's current AAC track (a reconnect may change it)."""
+        for track in self.lease.hub.tracks:
+            if track.kind != "audio" or track.direction == "sendonly":
+                continue
+            config = track.fmtp.get("config", "")
+            if track.codec != "MPEG4-GENERIC" or not config:
+                continue
+            if self._aac is None or self._aac.config != config:
+                try:
+                    self._aac = AacMicrophone(
+                        config, sample_rate=track.clock_rate, channels=max(track.channels, 1)
+                    )
+                except ValueError:
+                    log.warning(
+                        "the camera's AAC config is unreadable", extra={"camera": self._name}
+                    )
+                    return None
+            return self._aac
+        return None
+
+    async def _hear_aac(self, frame: MediaFrame) -> bool:
+        """Decode one AAC access unit (in the feed's thread) into ``audio``; False when the
+        feed is closing."""
+        decoder = self._aac_decoder()
+        if decoder is None:
+            return True
+        loop = asyncio.get_running_loop()
+        try:
+            frames = await loop.run_in_executor(self._pool, decoder.decode, frame.data)
+        except RuntimeError:
+            return False
+        for audio in frames:
+            self.audio.put(audio)
+        return True
+
     def _hear(self, frame: MediaFrame) -> None:
         if frame.codec not in ("PCMU", "PCMA"):
-            return  # AAC microphones are not mixed in yet
+            return
         samples = np.asarray(g711_decode(frame.data, frame.codec), dtype=np.int16)
         audio = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         audio.sample_rate = frame.clock_rate

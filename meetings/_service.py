@@ -599,6 +599,7 @@ class MeetingService:
         views = [v for v in views if v.unit == unit]
         keys = [OccurrenceKey(v.series_id, v.day) for v in views]
         async with self._db.read() as session:
+            unit_row = await session.get(Unit, unit)
             events = await _event_rows(session, keys)
             required: dict[int, list[MeetingAttendeeRow]] = {}
             for v in views:
@@ -634,7 +635,9 @@ class MeetingService:
                 )
                 totals[entry.status.value] += 1
                 totals["left_early"] += int(entry.left_early)
-        return MonthlySummary(unit, month, meetings, sites)
+        return MonthlySummary(
+            unit, month, meetings, sites, unit_name=unit_row.name if unit_row else unit
+        )
 
     # ----------------------------------------------------------------- internals
     async def _visible_series(

@@ -6,12 +6,25 @@ line the audio up with the clock drawn on the picture.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
 import numpy as np
 import numpy.typing as npt
+from av.audio.frame import AudioFrame
 
 from ._g711 import ulaw_encode
 
-__all__ = ["SAMPLES_PER_PACKET", "SAMPLE_RATE", "microphone_program", "program_slice"]
+__all__ = [
+    "AAC_HUM_HZ",
+    "SAMPLES_PER_PACKET",
+    "SAMPLE_RATE",
+    "AacProgram",
+    "aac_program",
+    "microphone_program",
+    "program_slice",
+]
 
 SAMPLE_RATE = 8000
 SAMPLES_PER_PACKET = 160  # 20 ms
@@ -38,3 +51,49 @@ def program_slice(program: bytes, offset: int) -> bytes:
     if end <= len(program):
         return program[offset:end]
     return program[offset:] + program[: end - len(program)]
+
+
+AAC_RATE = 16_000
+AAC_FRAME = 1024  # samples per AAC-LC access unit (64 ms at 16 kHz)
+AAC_HUM_HZ = 250.0  # a whole number of cycles in the 1.024 s loop: no click at the seam
+
+
+@dataclass(frozen=True, slots=True)
+class AacProgram:
+    """A looping AAC-LC microphone program: 16 access units (1.024 s at 16 kHz, mono)."""
+
+    config: str  # AudioSpecificConfig, hex, for the SDP's fmtp
+    units: tuple[bytes, ...]
+    clock_rate: int = AAC_RATE
+    samples_per_unit: int = AAC_FRAME
+
+    def payload(self, index: int) -> bytes:
+        """RFC 3640 AAC-hbr RTP payload of unit ``index`` (one AU-header: 13-bit size)."""
+        unit = self.units[index % len(self.units)]
+        return (16).to_bytes(2, "big") + (len(unit) << 3).to_bytes(2, "big") + unit
+
+
+def aac_program() -> AacProgram:
+    """A steady 250 Hz hum, AAC-encoded once (the encoder's priming units skipped)."""
+    encoder = av.CodecContext.create("aac", "w")
+    assert isinstance(encoder, av.audio.codeccontext.AudioCodecContext)
+    encoder.sample_rate = AAC_RATE
+    encoder.layout = "mono"
+    encoder.format = "fltp"
+    encoder.bit_rate = 32_000
+    encoder.open()
+    loops = 3
+    t = np.arange(AAC_FRAME * 16 * loops) / AAC_RATE
+    pcm = (0.2 * np.sin(2 * np.pi * AAC_HUM_HZ * t)).astype(np.float32)
+    units: list[bytes] = []
+    for start in range(0, pcm.size, AAC_FRAME):
+        frame = AudioFrame.from_ndarray(
+            pcm[start : start + AAC_FRAME].reshape(1, -1), format="fltp", layout="mono"
+        )
+        frame.sample_rate = AAC_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, AAC_RATE)
+        units += [bytes(p) for p in encoder.encode(frame)]
+    config = bytes(encoder.extradata or b"").hex()
+    # the middle loop: past the encoder's start-up, a steady state that repeats cleanly
+    return AacProgram(config, tuple(units[16:32]))

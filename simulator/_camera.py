@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._audio import microphone_program
+from ._audio import aac_program, microphone_program
 from ._auth import Credentials, DigestChallenge
 from ._backchannel import BackchannelSink
 from ._clip import ClipLibrary
@@ -82,6 +82,7 @@ class SimulatedCamera:
                 feeds=feeds,
                 microphone=microphone_program(),
                 sink=self.sink,
+                aac=aac_program() if self.config.microphone_codec == "AAC" else None,
             )
             self._rtsp = RtspServer(self._rtsp_ctx)
             await self._start_services()

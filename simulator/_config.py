@@ -66,11 +66,14 @@ class CameraConfig:
     # Real cameras reject a WS-UsernameToken whose Created is far from their clock.
     max_clock_difference: float = 300.0
     endpoint_uuid: str = ""  # derived from name + serial when empty: stable across runs
+    microphone_codec: str = "PCMU"  # or "AAC": AAC-LC 16 kHz mono, RFC 3640 AAC-hbr
 
     def __post_init__(self) -> None:
         if not self.endpoint_uuid:
             stable = uuid.uuid5(uuid.NAMESPACE_URL, f"zongzhi-simulator:{self.serial}:{self.name}")
             object.__setattr__(self, "endpoint_uuid", str(stable))
+        if self.microphone_codec not in ("PCMU", "AAC"):
+            raise ValueError(f"microphone codec must be PCMU or AAC, not {self.microphone_codec!r}")
         if not self.username or not self.password:
             raise ValueError(f"camera {self.name!r} needs its own username and password")
 

@@ -14,11 +14,12 @@ import random
 import time
 from dataclasses import dataclass
 
-from ._audio import SAMPLE_RATE, SAMPLES_PER_PACKET, program_slice
+from ._audio import SAMPLE_RATE, SAMPLES_PER_PACKET, AacProgram, program_slice
 from ._clip import EncodedClip
 from ._config import FaultState
 from ._live import LiveSource
 from ._rtp import RtpBurst, build_interleaved_rtp, build_sender_report, stamp_burst
+from ._sdp import AAC
 
 __all__ = ["MediaPump", "TrackOut"]
 
@@ -56,12 +57,18 @@ class MediaPump:
         fps: int,
         clip: EncodedClip | None,
         live: LiveSource | None,
+        *,
+        aac: AacProgram | None = None,
     ) -> None:
         if (clip is None) == (live is None):
             raise ValueError("a media pump needs exactly one of a replay clip or a live source")
         self._transport = transport
         self._faults = faults
         self._microphone = microphone
+        self._aac = aac
+        # the microphone's packet: 20 ms of G.711, or one 64 ms AAC access unit
+        self._audio_period = 0.02 if aac is None else aac.samples_per_unit / aac.clock_rate
+        self._audio_rate = SAMPLE_RATE if aac is None else aac.clock_rate
         self._video = video
         self._audio = audio
         self._fps = fps
@@ -122,14 +129,19 @@ class MediaPump:
         track = self._audio
         if track is None or self._faults.stall or self._transport.is_closing():
             return
-        payload = program_slice(self._microphone, wall_offset)
+        if self._aac is not None:
+            payload = self._aac.payload(index)
+            payload_type, step, marker = AAC, self._aac.samples_per_unit, True
+        else:
+            payload = program_slice(self._microphone, wall_offset)
+            payload_type, step, marker = 0, SAMPLES_PER_PACKET, index == 0
         self._transport.write(
             build_interleaved_rtp(
                 track.channel,
-                0,
-                index == 0,
+                payload_type,
+                marker,
                 track.sequence,
-                track.timestamp_base + index * SAMPLES_PER_PACKET,
+                track.timestamp_base + index * step,
                 track.ssrc,
                 payload,
             )
@@ -169,7 +181,7 @@ class MediaPump:
                         timestamp = self._video.timestamp_base + frame * _VIDEO_CLOCK // self._fps
                         self._write_video(burst, timestamp)
                     frame += 1
-            while self._start + packet * 0.02 <= now:
+            while self._start + packet * self._audio_period <= now:
                 if live:
                     # Live: the beep follows the wall clock, like the clock on the picture.
                     offset = int(time.time() % 1.0 * SAMPLE_RATE)
@@ -178,10 +190,10 @@ class MediaPump:
                 self._write_audio(packet, offset)
                 packet += 1
             if now >= next_report:
-                self._write_sender_reports(now, (_VIDEO_CLOCK, SAMPLE_RATE))
+                self._write_sender_reports(now, (_VIDEO_CLOCK, self._audio_rate))
                 next_report = now + _SR_INTERVAL
             next_video = self._start + frame / self._fps if self._clip is not None else now + 1
-            next_audio = self._start + packet * 0.02
+            next_audio = self._start + packet * self._audio_period
             await asyncio.sleep(max(0.0, min(next_video, next_audio, next_report) - loop.time()))
 
     def rtp_info(self) -> list[tuple[str, TrackOut]]:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ._audio import AacProgram
 from ._auth import Credentials, DigestChallenge, check_authorization
 from ._backchannel import BackchannelSink
 from ._clip import EncodedClip
@@ -59,6 +60,7 @@ class RtspContext:
     feeds: dict[str, StreamFeed]
     microphone: bytes
     sink: BackchannelSink
+    aac: AacProgram | None = None  # the microphone in AAC instead of G.711
     ssrcs: dict[tuple[str, int], int] = field(default_factory=dict)  # new on every boot
     backchannel_holder: object | None = None
 
@@ -240,6 +242,7 @@ class _Connection(asyncio.Protocol):
             self.ctx.config.name,
             feed.video,
             self.offered_backchannel,
+            aac_config=self.ctx.aac.config if self.ctx.aac is not None else None,
         ).encode()
         base = f"{self.server.url_base}{_PATH_PREFIX}{stream}/"
         self._reply(
@@ -318,6 +321,7 @@ class _Connection(asyncio.Protocol):
                 feed.video.fps,
                 feed.clip,
                 feed.live,
+                aac=self.ctx.aac,
             )
         self.pump.start()
         base = f"{self.server.url_base}{_PATH_PREFIX}{self.stream}/"

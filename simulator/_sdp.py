@@ -27,6 +27,7 @@ BACKCHANNEL_TRACK = 2
 VIDEO_PAYLOAD_TYPE = 96
 PCMU = 0
 PCMA = 8
+AAC = 97
 BACKCHANNEL_PAYLOAD_TYPES = (PCMU, PCMA)
 
 
@@ -55,6 +56,8 @@ def build_sdp(
     title: str,
     video: SdpVideo,
     backchannel: bool,
+    *,
+    aac_config: str | None = None,
 ) -> str:
     lines = [
         "v=0",
@@ -72,12 +75,17 @@ def build_sdp(
         f"a=x-dimensions:{video.width},{video.height}",
         f"a=control:trackID={VIDEO_TRACK}",
         "a=recvonly",
-        f"m=audio 0 RTP/AVP {PCMU}",
-        f"a=rtpmap:{PCMU} PCMU/8000",
-        "a=ptime:20",
-        f"a=control:trackID={AUDIO_TRACK}",
-        "a=recvonly",
     ]
+    if aac_config is None:
+        lines += [f"m=audio 0 RTP/AVP {PCMU}", f"a=rtpmap:{PCMU} PCMU/8000", "a=ptime:20"]
+    else:
+        lines += [
+            f"m=audio 0 RTP/AVP {AAC}",
+            f"a=rtpmap:{AAC} MPEG4-GENERIC/16000/1",
+            f"a=fmtp:{AAC} streamtype=5;profile-level-id=15;mode=AAC-hbr;config={aac_config};"
+            "sizelength=13;indexlength=3;indexdeltalength=3",
+        ]
+    lines += [f"a=control:trackID={AUDIO_TRACK}", "a=recvonly"]
     if backchannel:
         lines += [
             f"m=audio 0 RTP/AVP {' '.join(str(pt) for pt in BACKCHANNEL_PAYLOAD_TYPES)}",

@@ -23,6 +23,7 @@ from ._playback_calls import PlaybackCalls
 from ._relay import MediaRelays
 from ._restream_accounts import NewRestreamAccount, RestreamAccounts, RestreamCredential
 from ._restream_models import RestreamAccount
+from ._restream_server import Owner as RestreamOwner
 from ._restream_server import RestreamServer
 from ._restream_wire import NonceBook, RestreamPath, parse_path, parse_transport
 from ._service import UplinkService
@@ -58,6 +59,7 @@ __all__ = [
     "RestreamAccount",
     "RestreamAccounts",
     "RestreamCredential",
+    "RestreamOwner",
     "RestreamPath",
     "RestreamServer",
     "SipEndpoint",

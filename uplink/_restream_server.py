@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +48,7 @@ from uplink._restream_wire import (
     parse_transport,
 )
 
-__all__ = ["RestreamServer"]
+__all__ = ["Owner", "RestreamServer"]
 
 log = logging.getLogger("gateway.restream")
 
@@ -184,6 +184,26 @@ class _Connection(asyncio.Protocol):
             self.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Where the process that runs a camera takes RTSP pulls: its host and own port.
+
+    ``host`` None means this box (a sibling worker): the reader keeps the host it used.
+    """
+
+    host: str | None
+    port: int
+
+    def url(self, conn: _Connection, request_url: str) -> str:
+        parts = urlsplit(request_url)
+        used = parts.hostname or conn.local[0]
+        host = self.host or used
+        if ":" in host:
+            host = f"[{host}]"
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return f"rtsp://{host}:{self.port}{path}"
+
+
 class RestreamServer:
     """The RTSP server; ``await start()`` listens, ``await close()`` ends every pull."""
 
@@ -199,6 +219,8 @@ class RestreamServer:
         session_timeout: float = 60.0,
         max_connections: int = 256,
         reuse_port: bool = False,
+        own_port: int | None = None,
+        locate: Callable[[int], Awaitable[Owner | None]] | None = None,
     ) -> None:
         self._cameras = cameras
         self._db = db
@@ -208,8 +230,11 @@ class RestreamServer:
         self.port = port
         self.session_timeout = session_timeout
         self.max_connections = max_connections
-        self._reuse_port = reuse_port
+        self._reuse_port = reuse_port or own_port is not None
+        self.own_port = own_port
+        self._locate = locate
         self._server: asyncio.Server | None = None
+        self._own_server: asyncio.Server | None = None
         self.error: str | None = None  # why it does not listen
         self._connections: set[_Connection] = set()
         self.sessions: dict[str, RestreamSession] = {}
@@ -236,6 +261,15 @@ class RestreamServer:
             return
         self.error = None
         self.port = int(self._server.sockets[0].getsockname()[1])
+        if self.own_port is not None:
+            try:
+                self._own_server = await loop.create_server(self._accept, self.host, self.own_port)
+            except OSError as exc:
+                # pulls still work on the shared port; redirects to this process do not
+                self.error = f"cannot listen on {self.host}:{self.own_port}: {exc.strerror or exc}"
+                log.error("restream: %s", self.error)
+            else:
+                self.own_port = int(self._own_server.sockets[0].getsockname()[1])
         self._sweeper = asyncio.create_task(self._sweep(), name="restream sweeper")
         log.info("restream listening on %s:%d", self.host, self.port)
 
@@ -249,8 +283,10 @@ class RestreamServer:
     async def close(self) -> None:
         """Stop listening, end every session (audited), leave no task behind; idempotent."""
         server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        own, self._own_server = self._own_server, None
+        for listener in (server, own):
+            if listener is not None:
+                listener.close()
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
             sweeper.cancel()
@@ -262,8 +298,18 @@ class RestreamServer:
             self._end(session, "the gateway is stopping")
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if server is not None:
-            await server.wait_closed()
+        for listener in (server, own):
+            if listener is not None:
+                await listener.wait_closed()
+
+    @property
+    def advertised_port(self) -> int | None:
+        """The port that reaches this process alone (where siblings redirect readers)."""
+        if self._server is None:
+            return None
+        if self.own_port is None:
+            return self.port
+        return self.own_port if self._own_server is not None else None
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
@@ -460,7 +506,11 @@ class RestreamServer:
             spec = self._cameras.spec(path.camera_id)
             online = self._cameras.state(path.camera_id).online
         except CameraError:
-            return not_found
+            # run by another process: send the reader there (it checks the account again)
+            owner = await self._locate(path.camera_id) if self._locate is not None else None
+            if owner is None:
+                return not_found
+            return _answer(302, "Moved Temporarily", ("Location", owner.url(conn, url)))
         if not contains(cred.unit_code, spec.unit_code):
             return not_found  # outside the account's scope: as if it did not exist
         if not online:

@@ -22,6 +22,8 @@ from meetings import (
     OccurrenceView,
     SeriesInput,
     beijing_date,
+    monthly_csv,
+    monthly_xlsx,
     parse_day,
     report_csv,
     report_xlsx,
@@ -438,6 +440,37 @@ async def monthly(request: web.Request) -> web.StreamResponse:
     month = request.query.get("month") or f"{beijing_date(_service(request).now()):%Y-%m}"
     summary = await _service(request).monthly(current_principal(request), unit, month)
     return web.json_response(jsonable(summary))
+
+
+@api.get(
+    "/api/meetings/attendance/monthly.{fmt:(csv|xlsx)}",
+    "The monthly summary as a CSV or XLSX download: the unit by name, each meeting's "
+    "counts, each required site's totals (?lang=en for English headings)",
+    query=(
+        Query("unit", "division code"),
+        Query("month", "YYYY-MM (Beijing)"),
+        Query("lang", "zh (default) or en"),
+    ),
+)
+async def monthly_download(request: web.Request) -> web.StreamResponse:
+    unit = request.query.get("unit") or current_principal(request).unit_code
+    month = request.query.get("month") or f"{beijing_date(_service(request).now()):%Y-%m}"
+    summary = await _service(request).monthly(current_principal(request), unit, month)
+    lang = "en" if request.query.get("lang") == "en" else "zh"
+    name = f"attendance-{summary.unit}-{summary.month}"
+    if request.match_info["fmt"] == "csv":
+        return web.Response(
+            body=monthly_csv(summary, lang=lang).encode("utf-8-sig"),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    data = await asyncio.to_thread(monthly_xlsx, summary, lang=lang)
+    return web.Response(
+        body=data,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
 
 
 @api.get(

@@ -732,6 +732,15 @@ _MEETINGS_ZH = {
 }
 ZH.update({k: v for k, v in _MEETINGS_ZH.items() if k not in ZH})
 
+# ---- video meetings, the meeting's recordings on its attendance page (issue 12)
+ZH.update(
+    {
+        "Meeting recordings": "会议录像",
+        "The meeting was not recorded.": "本次会议没有录像。",
+        "Stopped": "结束时间",
+    }
+)
+
 
 # ---- security hardening (issue 13): sign-in throttling and the errors it adds
 ZH.update(

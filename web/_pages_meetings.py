@@ -9,13 +9,15 @@ console from ``…/room`` and ``…/control``.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
-from core import Permission
+from core import NotFoundError, Permission
 from meetings import AttendeeRole, MeetingKind, beijing_date
 
 from ._api_meetings import MEETINGS
+from ._api_recordings import RECORDINGS
 from ._context import DB, ORG, current_principal
 from ._render import render_page
 
@@ -96,4 +98,33 @@ async def attendance(request: web.Request) -> web.StreamResponse:
     service = request.app[MEETINGS]
     view = await service.occurrence(principal, request.match_info["occurrence_id"])
     report = await service.attendance(principal, view.id)
-    return render_page(request, "meeting_attendance.html", {"meeting": view, "report": report})
+    return render_page(
+        request,
+        "meeting_attendance.html",
+        {
+            "meeting": view,
+            "report": report,
+            "recordings": await _recordings(request, view.id),
+            "can_view_recordings": principal.has(Permission.RECORDING_VIEW),
+        },
+    )
+
+
+async def _recordings(request: web.Request, occurrence_id: str) -> list[dict[str, Any]]:
+    """The occurrence's recordings, as its events name them, that the reader may see
+    (the recording's own scope decides; one out of scope or purged is left out)."""
+    principal = current_principal(request)
+    if RECORDINGS not in request.app or not principal.has(Permission.RECORDING_VIEW):
+        return []
+    ids: list[str] = []
+    for event in await request.app[MEETINGS].events(occurrence_id):
+        rid = event.detail.get("recording") if event.kind == "recording" else None
+        if isinstance(rid, str) and rid not in ids:
+            ids.append(rid)
+    found = []
+    for rid in ids:
+        try:
+            found.append(await request.app[RECORDINGS].get(principal, rid))
+        except NotFoundError:
+            continue
+    return found

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from ._api import ApiOperation, openapi_document
 from ._context import DB, METRICS, SETTINGS
 from ._middleware import security_headers
+from ._restream import RESTREAM
 
 __all__ = ["OPERATIONS", "metrics_listener", "routes"]
 
@@ -68,7 +69,12 @@ async def healthz(request: web.Request) -> web.StreamResponse:
         return web.json_response(
             {"status": "unavailable", "database": type(exc).__name__}, status=503
         )
-    return web.json_response({"status": "ok", "database": "ok"})
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    restream = request.app.get(RESTREAM)
+    if restream is not None and restream.advertised_port is not None:
+        # where sibling processes redirect RTSP pulls of the cameras this one runs
+        body["restream_port"] = restream.advertised_port
+    return web.json_response(body)
 
 
 @routes.get("/metrics")

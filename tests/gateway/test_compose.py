@@ -55,7 +55,9 @@ def test_compose_file_is_consistent() -> None:
         http = _port(env, "GATEWAY_HTTP_PORT")
         used += [("tcp", http)] + [("tcp", http + 1 + i) for i in range(workers)]
         sip = _port(env, "GATEWAY_UPLINK_SIP_PORT")
-        used += [("tcp", sip), ("udp", sip), ("tcp", _port(env, "GATEWAY_RESTREAM_PORT"))]
+        used += [("tcp", sip), ("udp", sip)]
+        rtsp = _port(env, "GATEWAY_RESTREAM_PORT")  # shared; each worker's own after it
+        used += [("tcp", rtsp)] + [("tcp", rtsp + 1 + i) for i in range(workers)]
         assert "GATEWAY_HTTP_PORT" in box["healthcheck"]["test"][-1]
     # Two boxes on one machine's network: no port bound twice (workers included).
     assert len(used) == len(set(used)), sorted(used)

@@ -3,10 +3,13 @@ time, one-off changes, start and end by the chair only, scope."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
 
 from meetings import BEIJING
 from tests.helpers import login as _login
@@ -303,5 +306,40 @@ async def test_monthly_attendance_page(client: TestClient) -> None:
     (held,) = [m for m in summary["meetings"] if m["id"] == occurrence]
     assert held["state"] == "ended" and held["present"] == 0 and held["absent"] > 5
     assert summary["sites"]["和平溪村"]["absent"] == 1
+    attendance_page = await (await client.get(f"/meetings/{occurrence}/attendance")).text()
+    assert "会议录像" in attendance_page and "本次会议没有录像。" in attendance_page
+
+    # the downloads, read back: the unit by its name (not its code), the same counts
+    query = f"unit={TOWNSHIP}&month={friday:%Y-%m}"
+    assert f"/api/meetings/attendance/monthly.xlsx?unit={TOWNSHIP}&amp;month=" in page
+    response = await client.get(f"/api/meetings/attendance/monthly.csv?{query}")
+    assert response.status == 200 and response.content_type == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert rows[0] == ["月度考勤汇总"] and rows[1] == ["单位", "麻阳苗族自治县和平溪乡综治中心"]
+    assert TOWNSHIP not in {cell for row in rows for cell in row}
+    (meeting_row,) = [r for r in rows if r[:2] == [held["local_start"], held["title"]]]
+    assert meeting_row[2] == "已结束" and meeting_row[3:6] == ["0", "0", str(held["absent"])]
+    (village_row,) = [r for r in rows if r[:1] == ["和平溪村"]]
+    assert village_row[1:4] == ["0", "0", "1"]
+    response = await client.get(f"/api/meetings/attendance/monthly.xlsx?{query}&lang=en")
+    assert response.status == 200
+    book = load_workbook(io.BytesIO(await response.read()))
+    sheet = book.active
+    assert sheet is not None
+    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert cells[0][0] == "Monthly attendance" and cells[1][:2] == [
+        "Unit",
+        "麻阳苗族自治县和平溪乡综治中心",
+    ]
+    (meeting_cells,) = [r for r in cells if r[:2] == [held["local_start"], held["title"]]]
+    assert meeting_cells[2] == "ended" and meeting_cells[5] == held["absent"]  # a number
+    (village_cells,) = [r for r in cells if r[0] == "和平溪村"]
+    assert village_cells[1:4] == [0, 0, 1]
+    bad = await client.get(f"/api/meetings/attendance/monthly.csv?unit={TOWNSHIP}&month=2026-13")
+    assert bad.status == 400
+
     await as_user(client, "gc.admin")
     assert (await client.get(f"/meetings/monthly?unit={TOWNSHIP}")).status == 404
+    other = await client.get(f"/api/meetings/attendance/monthly.xlsx?unit={TOWNSHIP}")
+    assert other.status == 404

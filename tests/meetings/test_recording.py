@@ -56,6 +56,15 @@ async def test_the_composite_and_the_mix_are_recorded_and_verify(
         async with chair.get(f"/api/recordings/{rid}/segments/0.mp4") as r:
             assert r.status == 200
             data = await r.read()
+        # the attendance page lists it, with a link to the recording's player page
+        async with chair.get(f"/meetings/{occurrence}/attendance") as r:
+            page = await r.text()
+        assert "会议录像" in page and f'href="/recordings/{rid}"' in page and "播放" in page
+        async with chair.get(f"/meetings/{occurrence}/attendance?lang=en") as r:
+            page = await r.text()
+        assert "Meeting recordings" in page and ">Play</a>" in page
+        async with chair.get(f"/recordings/{rid}") as r:
+            assert r.status == 200 and f"/api/recordings/{rid}/" in await r.text()
     finally:
         await chair.close()
     with av.open(io.BytesIO(data)) as container:

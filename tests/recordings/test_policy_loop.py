@@ -90,11 +90,11 @@ async def test_policy_api_and_loop(gateway: Rig) -> None:
         assert await session.get(RoomPolicyRow, r.room_id) is None
         other = await session.scalar(select(Room).where(Room.unit_code != "431226203201"))
         assert other is not None
-    # another unit's room is out of scope
+    # another unit's room is out of scope: answered like a room that does not exist
     response = await r.client.post(
         f"/api/rooms/{other.id}/recording-policy", json={"mode": "continuous"}, headers=headers
     )
-    assert response.status == 403
+    assert response.status == 404
     async with r.db.transaction() as session:
         assert await session.get(RoomPolicyRow, other.id) is None
     # continuous: the loop (woken by the API) starts a recording within a few seconds

@@ -148,3 +148,29 @@ async def test_live_picture_carries_the_wall_clock(
     assert captured is not None
     # The first frame is drawn after the request and before ffmpeg wrote it out.
     assert wall_requested - 0.1 <= captured <= wall_requested + elapsed
+
+
+async def test_ffmpeg_decodes_the_aac_microphone_to_its_hum(clip_cache: Path) -> None:
+    """``microphone_codec="AAC"``: RFC 3640 AAC-hbr at 16 kHz that FFmpeg decodes to the
+    program's steady 250 Hz hum (not the G.711 program's 200 Hz)."""
+    cam = SimulatedCamera(
+        default_camera_config(2, microphone_codec="AAC"), clips=ClipLibrary(clip_cache)
+    )
+    await cam.start()
+    try:
+        url = rtsp_url_with_credentials(cam, "sub")
+        audio = next(s for s in await _probe(url) if s["codec_type"] == "audio")
+        assert (audio["codec_name"], audio["sample_rate"]) == ("aac", "16000")
+        code, out, err = await _run(
+            require_tool("ffmpeg"), "-hide_banner", "-rtsp_transport", "tcp", "-i", url,
+            "-t", "3", "-map", "0:a", "-f", "s16le", "-ac", "1", "-ar", "16000", "-",
+        )  # fmt: skip
+        assert code == 0, err.decode()[-2000:]
+    finally:
+        await cam.close()
+    samples = np.frombuffer(out, dtype=np.int16).astype(np.float64)[-16_000:]
+    assert samples.size == 16_000
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    assert abs(float(np.fft.rfftfreq(samples.size, 1 / 16_000)[spectrum.argmax()]) - 250.0) < 3
+    with pytest.raises(ValueError, match="PCMU or AAC"):
+        default_camera_config(2, microphone_codec="G726")

@@ -226,3 +226,40 @@ async def test_malformed_rtsp_gets_400_and_revoking_ends_the_pull(gw: TestClient
     assert json.loads(stops[0].detail)["reason"] == "the restream account was revoked"
     revokes = await actions(gw, "restream.account.revoke")
     assert [e.actor for e in revokes] == ["user:hpx.admin"]
+
+
+async def test_workers_share_the_port_and_each_takes_pulls_on_its_own(gw: TestClient) -> None:
+    """``serve --workers``: two servers bind one port (SO_REUSEPORT), each also its own
+    port (where siblings redirect), and a pull through either own port decodes."""
+    from gateway.app import SECRETS
+    from tests.gateway.test_compose import _free_port
+    from uplink import RestreamServer
+    from web import CAMERAS, RESTREAM_ACCOUNTS
+
+    user, password = await new_account(gw, "nvr-workers", TOWNSHIP)
+    app = gw.app
+    shared = _free_port()
+    workers = [
+        RestreamServer(
+            app[CAMERAS],
+            app[DB],
+            app[RESTREAM_ACCOUNTS],
+            app[SECRETS].derive("restream-digest-nonces"),
+            host="127.0.0.1",
+            port=shared,
+            own_port=0,  # a free port of its own (serve --workers sets port + 1 + I)
+        )
+        for _ in range(2)
+    ]
+    try:
+        for worker in workers:
+            await worker.start()
+        assert all(w.listening and w.error is None and w.port == shared for w in workers)
+        owns = [w.advertised_port for w in workers]
+        assert None not in owns and len({shared, *owns}) == 3
+        for port in [*owns, shared]:
+            source = f"rtsp://{user}:{password}@127.0.0.1:{port}/cameras/1"
+            assert await count_frames(source, "tcp", 2.0) >= 30
+    finally:
+        for worker in workers:
+            await worker.close()
