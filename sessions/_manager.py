@@ -242,7 +242,7 @@ class LiveSessions:
             for s in self._sessions.values()
             if (s.principal.kind, s.principal.id) == (principal.kind, principal.id)
         )
-        if mine >= settings.max_per_caller:
+        if mine >= settings.per_caller(principal.level):
             raise LiveLimitError(
                 f"you already have {mine} live sessions open, the most one caller may; "
                 "close a view first"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from core import WebRtcSettings
+from core import Level, WebRtcSettings
 
 __all__ = ["IceServer", "LiveSettings"]
 
@@ -37,11 +37,23 @@ class LiveSettings:
     talk_idle_seconds: float = 15.0  # no audio from the browser for this long: hung up
     max_sessions: int = 256  # per gateway process
     #: fair shares of it: one caller (person or machine account), one camera, and the
-    #: last places, kept for county-level callers so a lower level cannot crowd them out
-    max_per_caller: int = 8
+    #: last places, kept for county-level callers so a lower level cannot crowd them out.
+    #: A caller's share follows its level: a village watches its own few rooms, while a
+    #: township or the county keeps a wall open (a 4 × 4 wall is 16 sessions)
+    max_per_caller: int = 8  # village
+    max_per_caller_township: int = 24
+    max_per_caller_county: int = 48
     max_per_camera: int = 32
     county_reserve: int = 16
     video_max_lag: float = 1.0  # seconds a viewer may fall behind before skipping ahead
+
+    def per_caller(self, level: Level) -> int:
+        """How many live sessions one caller of ``level`` may hold at once."""
+        if level is Level.COUNTY:
+            return self.max_per_caller_county
+        if level is Level.TOWNSHIP:
+            return self.max_per_caller_township
+        return self.max_per_caller
 
     @classmethod
     def from_settings(cls, webrtc: WebRtcSettings) -> LiveSettings:

@@ -748,3 +748,41 @@ ZH.update(
         "error.login_throttled": "登录失败次数过多，请稍候再试。",
     }
 )
+
+
+# ---- API errors in Chinese (issue 15 item 6): every error code a page may show; the
+# English answer is the error's own message
+ZH.update(
+    {
+        "error.error": "操作未能完成，请稍后重试。",
+        "error.unavailable": "服务暂时不可用，请稍后重试。",
+        "error.rate_limited": "操作过于频繁，请稍后再试。",
+        "error.unknown_choice": "所选项不在可选范围内。",
+        "error.schema_not_current": "数据库结构不是最新版本，请先运行 gateway migrate。",
+        "error.camera_error": "摄像机操作失败。",
+        "error.registration_failed": "摄像机登记失败，请检查地址、账号和密码。",
+        "error.rtsp_state": "摄像机视频会话状态异常，请稍后重试。",
+        "error.stream_closed": "摄像机视频流已中断。",
+        "error.backchannel_unavailable": "该摄像机不支持对讲（没有音频回传通道）。",
+        "error.session_error": "直播会话出错。",
+        "error.session_not_allowed": "您无权查看或对讲该摄像机。",
+        "error.sessions_closed": "网关正在关闭或直播会话已满，请稍后再试。",
+        "error.live_limit": "直播会话已达上限，请先关闭部分画面后再试。",
+        "error.talk_takeover_denied": "只有主持人或管理员可以接管对讲。",
+        "error.case_error": "案件操作失败。",
+        "error.invalid_case_input": "案件信息填写有误，请按提示修改。",
+        "error.invalid_case_number": "案件编号格式不正确。",
+        "error.escalation_not_allowed": "当前状态不允许上报（请按“3221”规则逐级处理）。",
+        "error.status_transition_not_allowed": "案件当前状态不允许此操作。",
+        "error.inconsistent_history": "案件记录前后不一致，请刷新后重试。",
+        "error.invalid_policy": "录像策略设置有误。",
+        "error.meeting_error": "会议操作失败。",
+        "error.invalid_meeting": "会议信息填写有误。",
+        "error.meeting_not_found": "未找到该会议。",
+        "error.meeting_state": "会议当前状态不允许此操作。",
+        "error.not_chair": "只有会议主持人可以执行此操作。",
+        "error.room_locked": "会议室已锁定，请联系主持人。",
+        "error.unmute_forbidden": "主持人已禁止自行取消静音。",
+        "error.uplink_error": "上级平台操作失败。",
+    }
+)

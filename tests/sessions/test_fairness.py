@@ -11,7 +11,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from camera_registry import CameraManager
-from core import Database, Role
+from core import Database, Level, Role
 from sessions import LiveSessions
 from sessions._errors import LiveLimitError
 from sessions._session import CameraRef
@@ -85,5 +85,35 @@ async def test_a_flooding_village_user_leaves_the_county_its_view(
         peers.append(pc)
         await fair.open_view(VILLAGER, camera_ref, sdp)  # the places are free again
     finally:
+        for pc in peers:
+            await pc.close()
+
+
+async def test_a_county_wall_of_16_fits_while_a_village_keeps_its_small_share(
+    manager: CameraManager, db: Database, camera_ref: CameraRef
+) -> None:
+    """The share follows the level: the county's 4 × 4 wall opens whole (the benchmark's
+    16 viewers found a flat cap of 8 refusing tiles 9 to 16), a village stays at 8."""
+    settings = LiveSettings(max_sessions=64, max_per_camera=64, connect_timeout=3)
+    assert settings.per_caller(Level.COUNTY) >= 16
+    assert settings.per_caller(Level.TOWNSHIP) >= 16
+    sessions = LiveSessions(manager, db, settings)
+    peers = []
+    try:
+        for _ in range(16):
+            pc, sdp = await _offer()
+            peers.append(pc)
+            await sessions.open_view(COUNTY, camera_ref, sdp)
+        for _ in range(settings.max_per_caller):
+            pc, sdp = await _offer()
+            peers.append(pc)
+            await sessions.open_view(VILLAGER, camera_ref, sdp)
+        pc, sdp = await _offer()
+        peers.append(pc)
+        with pytest.raises(LiveLimitError, match="the most one caller may"):
+            await sessions.open_view(VILLAGER, camera_ref, sdp)
+        assert len(sessions.sessions()) == 16 + settings.max_per_caller
+    finally:
+        await sessions.close()
         for pc in peers:
             await pc.close()
