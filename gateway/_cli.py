@@ -264,7 +264,7 @@ async def _seed(db: Database, accounts: Accounts, box: SecretBox) -> int:
 def _serve(args: argparse.Namespace, settings: Settings, accounts: Accounts) -> int:
     fleet = None
     if args.demo and args.demo_cameras > 0:
-        fleet = start_demo_fleet(args.demo_cameras, args.demo_camera_port, settings.app.timezone)
+        fleet = start_demo_fleet(args.demo_cameras, args.demo_camera_port)
     try:
         return _serve_with(args, settings, accounts, fleet)
     finally:

@@ -68,21 +68,14 @@ class DemoFleet:
             self.process.stdout.close()
 
 
-def start_demo_fleet(count: int, base_port: int, timezone: str = "Asia/Shanghai") -> DemoFleet:
-    """Start ``count`` simulated cameras; returns once they serve (blocking: CLI only).
-
-    The cameras draw and encode their picture live (``--mode live``), with the wall clock
-    in the deployment's zone (``timezone``, as an installer sets a camera's OSD clock), so
-    the demo shows today's date and time; the encoder runs only while a stream is watched.
-    """
+def start_demo_fleet(count: int, base_port: int) -> DemoFleet:
+    """Start ``count`` simulated cameras; returns once they serve (blocking: CLI only)."""
     command = [
         sys.executable,
         "-m",
         "simulator",
         "--cameras",
         str(count),
-        "--mode",
-        "live",
         "--base-port",
         str(base_port),
         "--discovery-port",
@@ -99,7 +92,6 @@ def start_demo_fleet(count: int, base_port: int, timezone: str = "Asia/Shanghai"
         command,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "TZ": timezone},
         preexec_fn=functools.partial(die_with_parent, os.getpid()),
     )
     assert process.stdout is not None
