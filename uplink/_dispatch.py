@@ -15,11 +15,14 @@ in-dialog requests by Call-ID.  The routers are the uplink's extension seams:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from media import Manscdp, SipRequest, SipResponse, response_to
+from media import Manscdp, SipRequest, SipResponse, parse_name_addr, response_to
+
+from ._transport import SipTransportError
 
 if TYPE_CHECKING:
     from ._platform import PlatformLink
@@ -76,6 +79,23 @@ class IncomingCall:
 
     async def refuse(self, status: int, reason: str | None = None) -> None:
         await self.respond(response_to(self.request, status, reason))
+
+    async def hang_up(self, local_tag: str, cseq: int) -> None:
+        """Send the dialog's BYE from the gateway's side (to the platform's Contact) and
+        wait at most 5 s for its answer; a platform already gone is not an error."""
+        contact = self.request.header("Contact")
+        uri = parse_name_addr(contact).uri.encode() if contact else self.link.server_uri
+        to = parse_name_addr(self.request.header("To") or "").with_tag(local_tag).encode()
+        bye = self.link.build_request(
+            "BYE",
+            uri=uri,
+            call_id=self.request.call_id,
+            cseq=cseq,
+            from_header=to,
+            to_header=self.request.header("From"),
+        )
+        with contextlib.suppress(SipTransportError, TimeoutError):
+            await self.endpoint.request(bye, self.peer, time_limit=5.0)
 
 
 InviteHandler = Callable[[IncomingCall], Awaitable[None]]

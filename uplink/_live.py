@@ -34,7 +34,6 @@ from media import (
     SipRequest,
     SipResponse,
     new_tag,
-    parse_name_addr,
     parse_sdp,
     response_to,
 )
@@ -44,7 +43,7 @@ from ._dispatch import DialogTable, IncomingCall, InviteRouter
 from ._media_out import MediaLostError, RtpSink, open_sink
 from ._offer import MediaOffer, OfferError, answer_sdp, parse_offer
 from ._transactions import Timers
-from ._transport import Peer, SipTransportError
+from ._transport import Peer
 
 __all__ = ["LiveCalls", "LiveSession"]
 
@@ -184,21 +183,8 @@ class LiveSession:
             await self._bye()
 
     async def _bye(self) -> None:
-        request = self.call.request
-        contact = request.header("Contact")
-        uri = parse_name_addr(contact).uri.encode() if contact else self.call.link.server_uri
-        to = parse_name_addr(request.header("To") or "").with_tag(self.local_tag).encode()
         self.cseq += 1
-        bye = self.call.link.build_request(
-            "BYE",
-            uri=uri,
-            call_id=request.call_id,
-            cseq=self.cseq,
-            from_header=to,
-            to_header=request.header("From"),
-        )
-        with contextlib.suppress(SipTransportError):
-            await self.call.endpoint.request(bye, self.call.peer)
+        await self.call.hang_up(self.local_tag, self.cseq)
 
 
 def audio_codec(lease: HubLease) -> str | None:

@@ -252,21 +252,8 @@ class PlaybackSession:
             await self._bye()
 
     async def _bye(self) -> None:
-        request = self.call.request
-        contact = request.header("Contact")
-        uri = parse_name_addr(contact).uri.encode() if contact else self.call.link.server_uri
-        to = parse_name_addr(request.header("To") or "").with_tag(self.local_tag).encode()
         self.cseq += 1
-        bye = self.call.link.build_request(
-            "BYE",
-            uri=uri,
-            call_id=request.call_id,
-            cseq=self.cseq,
-            from_header=to,
-            to_header=request.header("From"),
-        )
-        with contextlib.suppress(SipTransportError, TimeoutError):
-            await self.call.endpoint.request(bye, self.call.peer, time_limit=5.0)
+        await self.call.hang_up(self.local_tag, self.cseq)
 
 
 class PlaybackCalls:
