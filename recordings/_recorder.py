@@ -112,7 +112,6 @@ class Recorder:
             raise InvalidRangeError("say why the recording starts (a reason is required)")
         spec = self.cameras.spec(camera_id)
         authorize(actor, Permission.RECORDING_CONTROL, spec.unit_code)
-        key = self.archive.signing_key()
         async with self._lock:
             for writer in self.writers.values():
                 if writer.hub is self.cameras.hub(camera_id) and writer.running:
@@ -122,37 +121,17 @@ class Recorder:
                     )
             async with self.db.read() as session:
                 room_id = await camera_room(session, camera_id)
-            now = datetime.now(UTC)
-            rid = new_recording_id(now)
-            manifest = Manifest(
-                recording_id=rid,
-                camera_id=str(camera_id),
+            row, files = await self._open(
+                actor,
+                source=str(camera_id),
                 unit_code=spec.unit_code,
                 room_id=room_id,
-                started_at=now,
-                started_by=actor.actor,
                 reason=reason,
-                policy=mode.value,
-                key_id=key.key_id,
+                mode=mode,
+                detail={"camera": camera_id},
+                case_session_id=case_session_id,
             )
-            root = self.archive.root
-            directory = recording_dir(root, rid)
-            files = await asyncio.to_thread(RecordingFiles.create, directory, manifest, key)
-            async with self.db.transaction() as session:
-                row = await index_manifest(
-                    session, manifest, str(directory.relative_to(root)), state="recording"
-                )
-                row.case_session_id = case_session_id
-                row.node_id = self.node_id or None
-                await record(
-                    session,
-                    actor,
-                    "recording.start",
-                    object_type="recording",
-                    object_id=rid,
-                    unit_code=spec.unit_code,
-                    detail={"camera": camera_id, "reason": reason, "mode": mode.value},
-                )
+            rid = row.id
             ingest = self.cameras.ingest(camera_id)
             writer = RecordingWriter(
                 self.cameras.hub(camera_id),
@@ -188,43 +167,22 @@ class Recorder:
             raise InvalidRangeError(
                 "a stream that is not a camera is named by a non-numeric source"
             )
-        key = self.archive.signing_key()
         async with self._lock:
             for writer in self.writers.values():
                 if writer.hub is hub and writer.running:
                     raise RecordingConflictError(
                         f"{source} is already recording ({writer.recording_id})"
                     )
-            now = datetime.now(UTC)
-            rid = new_recording_id(now)
-            manifest = Manifest(
-                recording_id=rid,
-                camera_id=source,
+            row, files = await self._open(
+                actor,
+                source=source,
                 unit_code=unit_code,
                 room_id=None,
-                started_at=now,
-                started_by=actor.actor,
                 reason=reason,
-                policy=mode.value,
-                key_id=key.key_id,
+                mode=mode,
+                detail={"source": source},
             )
-            root = self.archive.root
-            directory = recording_dir(root, rid)
-            files = await asyncio.to_thread(RecordingFiles.create, directory, manifest, key)
-            async with self.db.transaction() as session:
-                row = await index_manifest(
-                    session, manifest, str(directory.relative_to(root)), state="recording"
-                )
-                row.node_id = self.node_id or None
-                await record(
-                    session,
-                    actor,
-                    "recording.start",
-                    object_type="recording",
-                    object_id=rid,
-                    unit_code=unit_code,
-                    detail={"source": source, "reason": reason, "mode": mode.value},
-                )
+            rid = row.id
             writer = RecordingWriter(
                 hub,
                 files,
@@ -235,6 +193,54 @@ class Recorder:
             await writer.start()
             self.writers[rid] = writer
         return row
+
+    async def _open(
+        self,
+        actor: Principal,
+        *,
+        source: str,
+        unit_code: str,
+        room_id: int | None,
+        reason: str,
+        mode: RecordingMode,
+        detail: dict[str, object],
+        case_session_id: int | None = None,
+    ) -> tuple[RecordingRow, RecordingFiles]:
+        """A new recording of ``source``: its signed manifest and files on disk, its row
+        in the index and its audited start (detail plus the reason and the mode)."""
+        key = self.archive.signing_key()
+        now = datetime.now(UTC)
+        rid = new_recording_id(now)
+        manifest = Manifest(
+            recording_id=rid,
+            camera_id=source,
+            unit_code=unit_code,
+            room_id=room_id,
+            started_at=now,
+            started_by=actor.actor,
+            reason=reason,
+            policy=mode.value,
+            key_id=key.key_id,
+        )
+        root = self.archive.root
+        directory = recording_dir(root, rid)
+        files = await asyncio.to_thread(RecordingFiles.create, directory, manifest, key)
+        async with self.db.transaction() as session:
+            row = await index_manifest(
+                session, manifest, str(directory.relative_to(root)), state="recording"
+            )
+            row.case_session_id = case_session_id
+            row.node_id = self.node_id or None
+            await record(
+                session,
+                actor,
+                "recording.start",
+                object_type="recording",
+                object_id=rid,
+                unit_code=unit_code,
+                detail={**detail, "reason": reason, "mode": mode.value},
+            )
+        return row, files
 
     async def take_over(self, camera_id: int, previous: str, reason: str) -> None:
         """Another gateway process ran this camera until ``previous`` stopped (its lease
